@@ -1,0 +1,114 @@
+"""One exception root for the platform, with one base per area.
+
+Every error knows its process exit code and HTTP status, so the CLI and the model
+server map failures in one place. Messages name the object, the value and the fix.
+"""
+
+from __future__ import annotations
+
+
+class KfopsError(Exception):
+    """Root of every error kfops raises on purpose."""
+
+    exit_code: int = 1
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(KfopsError):
+    """The configuration file, a flag or an override is wrong."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class DataError(KfopsError):
+    """The dataset cannot be read or cannot be used for the configured task."""
+
+    exit_code = 3
+    http_status = 422
+
+
+class ValidationError(KfopsError):
+    """The data does not match its schema (TFDV anomalies)."""
+
+    exit_code = 4
+    http_status = 422
+
+
+class FeaturesError(KfopsError):
+    """The feature store definitions or lookups failed."""
+
+    exit_code = 5
+    http_status = 422
+
+
+class TrainingError(KfopsError):
+    """The estimator could not be built or fitted."""
+
+    exit_code = 6
+    http_status = 500
+
+
+class RegistryError(KfopsError):
+    """The tracking server or model registry refused an operation."""
+
+    exit_code = 7
+    http_status = 502
+
+
+class ServingError(KfopsError):
+    """A model could not be loaded or a request could not be served."""
+
+    exit_code = 8
+    http_status = 500
+
+
+class RolloutError(KfopsError):
+    """A rollout could not be started or steered."""
+
+    exit_code = 9
+    http_status = 409
+
+
+class ClusterError(KfopsError):
+    """The Kubeflow Pipelines or Kubernetes API refused a request."""
+
+    exit_code = 10
+    http_status = 502
+
+
+class PipelineError(KfopsError):
+    """A pipeline step failed for a reason that is not one of the above."""
+
+    exit_code = 11
+    http_status = 500
+
+
+ERROR_TYPES: dict[str, type[KfopsError]] = {
+    cls.__name__: cls
+    for cls in (
+        KfopsError,
+        ConfigurationError,
+        DataError,
+        ValidationError,
+        FeaturesError,
+        TrainingError,
+        RegistryError,
+        ServingError,
+        RolloutError,
+        ClusterError,
+        PipelineError,
+    )
+}
+
+
+def error_from_name(name: str, message: str) -> KfopsError:
+    """Rebuild an error that crossed a process boundary as (class name, message)."""
+    return ERROR_TYPES.get(name, PipelineError)(message)
