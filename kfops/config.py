@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -127,7 +127,7 @@ class ClusterConfig(Strict):
     )
     host: str | None = None
     experiment: str | None = None
-    namespace: str = "kubeflow"
+    namespace: str | None = Field(None, description="KFP profile namespace (multi-user only).")
     service_account: str | None = None
 
 
@@ -140,7 +140,9 @@ class KfopsConfig(Strict):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
-    base_dir: str | None = Field(None, description="Directory of the config file; set by the loader.")
+    base_dir: str | None = Field(
+        None, description="Directory of the config file; set by the loader."
+    )
 
     @model_validator(mode="after")
     def _target_not_dropped(self) -> KfopsConfig:
@@ -197,7 +199,9 @@ def _first_error(exc: PydanticValidationError, source: str) -> ConfigurationErro
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``a.b.c=value`` into a key path and a YAML-typed value."""
     if "=" not in text:
-        raise ConfigurationError(f"--set '{text}': expected KEY=VALUE, e.g. model.params.n_estimators=200")
+        raise ConfigurationError(
+            f"--set '{text}': expected KEY=VALUE, e.g. model.params.n_estimators=200"
+        )
     key, raw = text.split("=", 1)
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
@@ -297,10 +301,28 @@ def load_config(
 
 def config_to_dict(cfg: KfopsConfig) -> dict[str, Any]:
     """Plain JSON-able form, as passed to pipeline steps (KFP struct parameter)."""
-    return cfg.model_dump(mode="json")
+    return cfg.model_dump(mode="json", exclude_none=True)
+
+
+def _restore_ints(value: Any) -> Any:
+    """KFP passes dicts as protobuf Structs, where every number is a double: 100 -> 100.0.
+
+    Integral floats in free-form estimator params go back to int (scikit-learn rejects
+    n_estimators=100.0; float params accept ints). Typed fields are coerced by pydantic.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_restore_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _restore_ints(v) for k, v in value.items()}
+    return value
 
 
 def config_from_dict(raw: dict[str, Any]) -> KfopsConfig:
+    model = raw.get("model")
+    if isinstance(model, dict) and isinstance(model.get("params"), dict):
+        raw = {**raw, "model": {**model, "params": _restore_ints(model["params"])}}
     try:
         return KfopsConfig.model_validate(raw)
     except PydanticValidationError as exc:

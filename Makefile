@@ -1,0 +1,31 @@
+# The two commands of the README are `make run` and `make test`; both set up first.
+SHELL := /bin/bash
+EXAMPLE := examples/churn/kfops.yaml
+export MLFLOW_DISABLE_TELEMETRY := true
+
+.PHONY: setup run test test-fast lint check-compiled compile benchmark
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	.venv/bin/kfops run --config $(EXAMPLE)
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+compile: setup
+	.venv/bin/kfops compile --config $(EXAMPLE)
+
+check-compiled: setup
+	.venv/bin/kfops compile --config $(EXAMPLE) --check
+
+test: lint check-compiled
+	.venv/bin/pytest
+
+test-fast: setup
+	.venv/bin/pytest -m "not slow"
+
+benchmark: setup
+	.venv/bin/python benchmarks/pipeline_overhead.py

@@ -1,0 +1,22 @@
+"""register: a new Model Registry version with alias challenger, and the gate decision.
+
+Returns the decision alone ("promote" or "keep"): the pipeline branches on it, and
+kfp.local resolves a condition only on a task's single ``Output``. The scores and the
+reason are on the model version's tags.
+"""
+
+from components import make_component
+
+
+def register(config: dict, run_id: str, model_uri: str, metric: str, score: float) -> str:
+    from kfops.steps.register import run_register
+    from kfops.steps.reporting import reported
+
+    with reported("register"):
+        decision = run_register(config, run_id, model_uri, metric, score)
+    print(f"version {decision['version']}: {decision['reason']}")
+    return "promote" if decision["promote"] else "keep"
+
+
+def build(image: str):
+    return make_component(register, image)

@@ -1,0 +1,29 @@
+"""train: fit the configured scikit-learn pipeline; the run is tracked in MLflow."""
+
+from typing import NamedTuple
+
+from kfp.dsl import Dataset, Input, Model, Output
+
+from components import make_component
+
+
+def train(
+    config: dict,
+    summary: dict,
+    train: Input[Dataset],
+    model: Output[Model],
+    pipeline_run: str = "",
+) -> NamedTuple("TrainOutputs", run_id=str, model_uri=str):
+    from collections import namedtuple
+
+    from kfops.steps.reporting import reported
+    from kfops.steps.train import run_train
+
+    with reported("train"):
+        result = run_train(config, summary, train.path, model.path, pipeline_run)
+    model.metadata.update({"mlflow_run_id": result.run_id, "mlflow_model_uri": result.model_uri})
+    return namedtuple("TrainOutputs", ["run_id", "model_uri"])(result.run_id, result.model_uri)
+
+
+def build(image: str):
+    return make_component(train, image)

@@ -1,0 +1,1 @@
+"""The ``kfops`` command line."""

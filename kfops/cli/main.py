@@ -1,0 +1,125 @@
+"""``kfops``: run, inspect and ship the pipelines of one kfops.yaml."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kfops.cli import cluster as cluster_cli
+from kfops.cli.common import console, err_console, exits_cleanly, resolve_config
+from kfops.runners.progress import StepEvent, StepStatus
+
+app = typer.Typer(
+    name="kfops",
+    help="Kubeflow-native MLOps: one kfops.yaml from dataset to registered model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cluster_cli.register(app)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="kfops.yaml (default: ./kfops.yaml).")
+]
+DataOpt = Annotated[
+    str | None, typer.Option("--data", help="Dataset path or URI; overrides data.path.")
+]
+TargetOpt = Annotated[
+    str | None, typer.Option("--target", help="Target column; overrides data.target.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override any key, e.g. --set model.params.n_estimators=200."),
+]
+
+STATUS_STYLE = {
+    StepStatus.SUCCEEDED: "[green]✓[/]",
+    StepStatus.CACHED: "[cyan]↺[/]",
+    StepStatus.FAILED: "[red]✗[/]",
+}
+
+
+def event_printer(out: Console):
+    """Progress lines go to the terminal we started on: the run redirects sys.stdout."""
+
+    def print_event(event: StepEvent) -> None:
+        if event.status is StepStatus.STARTED:
+            if out.is_terminal:
+                out.print(f"[dim]… {event.step}[/]", end="\r")
+            return
+        note = {StepStatus.CACHED: "cached", StepStatus.FAILED: "failed"}.get(event.status, "")
+        took = f"{event.seconds:5.1f} s" if event.status is not StepStatus.CACHED else "      "
+        out.print(f"{STATUS_STYLE[event.status]} {event.step:<10} {took} {note}".rstrip())
+
+    return print_event
+
+
+@app.command()
+@exits_cleanly
+def run(
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    target: TargetOpt = None,
+    set_: SetOpt = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run the training pipeline on the embedded local runner."""
+    from kfops.cli.summary import gather, render
+    from kfops.runners.local import run_pipeline_locally
+    from pipelines.training import PIPELINE_NAME, build_training_pipeline
+
+    cfg = resolve_config(config, data, target, set_)
+    if no_cache:
+        cfg.runtime.caching = False
+    console.print(f"[bold]{PIPELINE_NAME}[/] for project [bold]{cfg.project}[/] on {cfg.data.path}")
+    progress = Console(file=sys.stdout, highlight=False)
+    result = run_pipeline_locally(cfg, build_training_pipeline, event_printer(progress))
+    summary = gather(cfg, result)
+    if json_out:
+        console.print_json(json.dumps(summary, default=str))
+    else:
+        render(summary)
+
+
+@app.command()
+@exits_cleanly
+def ui(
+    config: ConfigOpt = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+) -> None:
+    """Start the MLflow UI on 127.0.0.1 over this project's tracking store."""
+    cfg = resolve_config(config)
+    uri = cfg.resolved_tracking_uri()
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--backend-store-uri", uri]
+    artifacts = cfg.resolved_artifact_location()
+    if artifacts:
+        cmd += ["--default-artifact-root", artifacts]
+    console.print(f"MLflow UI on http://127.0.0.1:{port} ({uri}); Ctrl-C stops it")
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command()
+def version() -> None:
+    """Print the kfops version."""
+    from kfops import __version__
+
+    console.print(__version__)
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    err_console.print("use the 'kfops' command")
+    main()

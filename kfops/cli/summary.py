@@ -1,0 +1,81 @@
+"""The end-of-run summary: metrics, model version, aliases, run id, where things are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from kfops.cli.common import console
+from kfops.config import KfopsConfig
+from kfops.runners.local import LocalRun
+
+
+def _latest(root: Path, pattern: str) -> Path | None:
+    found = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def gather(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
+    """Read back what the run produced from its outputs and the MLflow store."""
+    from mlflow import MlflowClient
+
+    from kfops.registry.tracking import use_tracking
+    from kfops.registry.versions import aliases, decision_of, version_of_run
+
+    use_tracking(
+        cfg.resolved_tracking_uri(),
+        cfg.experiment_name,
+        cfg.resolved_artifact_location(),
+        cfg.tracking.registry_uri,
+    )
+    client = MlflowClient()
+    run_id = str(run.outputs.get("run_id", ""))
+    version = version_of_run(cfg.model_name, run_id)
+    decision = decision_of(cfg.model_name, version)
+    mlrun = client.get_run(run_id)
+    metrics = dict(mlrun.data.metrics)
+    artifact_uri = mlrun.info.artifact_uri
+    return {
+        "model": cfg.model_name,
+        "version": version,
+        "decision": decision,
+        "aliases": aliases(cfg.model_name),
+        "run_id": run_id,
+        "metrics": metrics,
+        "tracking_uri": cfg.resolved_tracking_uri(),
+        "artifact_uri": artifact_uri,
+        "statistics_html": str(_latest(run.pipeline_root, "**/validate/statistics") or ""),
+        "log": str(run.log_path),
+        "seconds": round(run.seconds, 1),
+        "cached_steps": run.cached_steps,
+    }
+
+
+def render(summary: dict[str, Any]) -> None:
+    decision = summary["decision"]
+    metric = decision.get("metric", "")
+    table = Table(title="metrics (test split)", show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in sorted(summary["metrics"].items()):
+        marker = " *" if name == metric else ""
+        table.add_row(f"{name}{marker}", f"{value:.4f}")
+    console.print(table)
+    promoted = decision.get("decision") == "promote"
+    verdict = "[green]promoted to champion[/]" if promoted else "[yellow]kept as challenger[/]"
+    console.print(
+        f"model [bold]{summary['model']}[/] version [bold]{summary['version']}[/]: {verdict}"
+    )
+    console.print(f"  gate: {decision.get('reason', '')}")
+    alias_text = ", ".join(f"{a} -> v{v}" for a, v in sorted(summary["aliases"].items()))
+    console.print(f"  aliases: {alias_text or 'none'}")
+    console.print(f"  MLflow run: {summary['run_id']}  ({summary['tracking_uri']})")
+    console.print(f"  artifacts: {summary['artifact_uri']}", soft_wrap=True)
+    if summary["statistics_html"]:
+        console.print(f"  TFDV statistics: {summary['statistics_html']}")
+    console.print(f"  pipeline log: {summary['log']}")
+    cached = summary["cached_steps"]
+    tail = f", cached: {', '.join(cached)}" if cached else ""
+    console.print(f"  took {summary['seconds']} s{tail}")

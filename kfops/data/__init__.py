@@ -1,0 +1,1 @@
+"""Reading, checking and splitting datasets: the first stage of every pipeline."""

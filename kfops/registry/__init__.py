@@ -1,0 +1,1 @@
+"""MLflow tracking and Model Registry: runs, versions, champion/challenger aliases."""

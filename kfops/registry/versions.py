@@ -1,0 +1,122 @@
+"""Model Registry I/O: register a run's model, read scores, move aliases."""
+
+from __future__ import annotations
+
+import math
+
+from kfops.errors import RegistryError
+from kfops.registry.champion import CHALLENGER, CHAMPION, PromotionDecision, decide_promotion
+
+
+def _client():
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def alias_version(model_name: str, alias: str) -> str | None:
+    """The version an alias points at, or None when the model or alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _client().get_model_version_by_alias(model_name, alias).version
+    except MlflowException:
+        return None
+
+
+def version_score(model_name: str, version: str, metric: str) -> float:
+    """The metric recorded for a version: its tag first, else its source run's metric."""
+    client = _client()
+    mv = client.get_model_version(model_name, version)
+    tagged = mv.tags.get(f"kfops.metric.{metric}")
+    if tagged is not None:
+        return float(tagged)
+    if mv.run_id:
+        value = client.get_run(mv.run_id).data.metrics.get(metric)
+        if value is not None:
+            return float(value)
+    return math.nan
+
+
+def register_challenger(
+    model_name: str,
+    model_uri: str,
+    run_id: str,
+    metric: str,
+    score: float,
+    min_improvement: float,
+) -> tuple[str, PromotionDecision]:
+    """Register a new version as ``challenger`` and decide whether it should be champion.
+
+    The decision and both scores are written to the version's tags and the run, so the
+    registry shows why a version was (not) promoted.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = _client()
+    champion_version = alias_version(model_name, CHAMPION)
+    champion_score = (
+        version_score(model_name, champion_version, metric) if champion_version else None
+    )
+    try:
+        mv = mlflow.register_model(model_uri, model_name, tags={"kfops.run_id": run_id})
+    except MlflowException as exc:
+        raise RegistryError(
+            f"registry: cannot register {model_uri} as '{model_name}': {str(exc).splitlines()[0]}"
+        ) from exc
+    version = str(mv.version)
+    decision = decide_promotion(metric, score, champion_score, min_improvement, champion_version)
+    client.set_registered_model_alias(model_name, CHALLENGER, version)
+    tags = {
+        f"kfops.metric.{metric}": str(score),
+        "kfops.promotion.metric": metric,
+        "kfops.promotion.decision": "promote" if decision.promote else "keep",
+        "kfops.promotion.reason": decision.reason,
+        "kfops.promotion.champion_version": str(champion_version or ""),
+        "kfops.promotion.champion_score": "" if champion_score is None else str(champion_score),
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+    client.set_tag(run_id, "kfops.model_version", version)
+    client.set_tag(run_id, "kfops.promotion.decision", tags["kfops.promotion.decision"])
+    if champion_score is not None:
+        client.log_metric(run_id, f"champion_{metric}", champion_score)
+    return version, decision
+
+
+def version_of_run(model_name: str, run_id: str) -> str:
+    """The newest version registered from a run (a run registers one model)."""
+    found = _client().search_model_versions(f"name = '{model_name}' and run_id = '{run_id}'")
+    if not found:
+        raise RegistryError(
+            f"registry: no version of '{model_name}' comes from run {run_id}; run the pipeline again"
+        )
+    return str(max(int(mv.version) for mv in found))
+
+
+def decision_of(model_name: str, version: str) -> dict[str, str]:
+    """The gate's record on a version (the ``kfops.promotion.*`` tags)."""
+    tags = _client().get_model_version(model_name, version).tags
+    prefix = "kfops.promotion."
+    return {k.removeprefix(prefix): v for k, v in tags.items() if k.startswith(prefix)}
+
+
+def promote(model_name: str, version: str) -> str | None:
+    """Point ``champion`` at the version; returns the previous champion version."""
+    client = _client()
+    previous = alias_version(model_name, CHAMPION)
+    client.set_registered_model_alias(model_name, CHAMPION, version)
+    if previous and previous != version:
+        client.set_model_version_tag(model_name, previous, "kfops.replaced_by", version)
+    return previous
+
+
+def aliases(model_name: str) -> dict[str, str]:
+    """Alias -> version for a registered model (empty when it does not exist)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return dict(_client().get_registered_model(model_name).aliases)
+    except MlflowException:
+        return {}

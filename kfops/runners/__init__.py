@@ -1,0 +1,1 @@
+"""Where pipelines run: the embedded local runner and the Kubeflow cluster."""

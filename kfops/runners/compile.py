@@ -1,0 +1,48 @@
+"""Compile the pipelines to KFP IR YAML for a cluster, with images and task settings."""
+
+from __future__ import annotations
+
+import filecmp
+import tempfile
+from pathlib import Path
+
+from kfops.cluster.task_settings import apply_task_settings, check_component_names, image_for
+from kfops.config import KfopsConfig
+
+COMPILED_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "compiled"
+
+
+def pipeline_factories():
+    """Name -> builder of every pipeline kfops ships."""
+    from pipelines.training import build_training_pipeline
+
+    return {"training": build_training_pipeline}
+
+
+def compile_pipelines(cfg: KfopsConfig, out_dir: Path) -> list[Path]:
+    from kfp import compiler
+
+    check_component_names(cfg.cluster)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, factory in pipeline_factories().items():
+        pipeline = factory(
+            lambda component: image_for(component, cfg.cluster),
+            lambda task, component: apply_task_settings(task, component, cfg.cluster),
+        )
+        target = out_dir / f"{name}.yaml"
+        compiler.Compiler().compile(pipeline, str(target))
+        written.append(target)
+    return written
+
+
+def stale_files(cfg: KfopsConfig, committed_dir: Path) -> list[str]:
+    """Names of compiled files in ``committed_dir`` that differ from a fresh compile."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = compile_pipelines(cfg, Path(tmp))
+        return [
+            f.name
+            for f in fresh
+            if not (committed_dir / f.name).is_file()
+            or not filecmp.cmp(f, committed_dir / f.name, shallow=False)
+        ]

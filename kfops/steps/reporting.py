@@ -1,0 +1,53 @@
+"""Carry a step's failure back to the process that launched the pipeline.
+
+KFP reports only "task failed"; the runner needs the one-line reason. A step that fails
+writes its error as JSON to ``$KFOPS_ERROR_FILE`` (set by the local runner) and then
+fails as usual, so in a cluster the reason is the last line of the pod's log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kfops.errors import KfopsError, PipelineError
+
+ERROR_FILE_ENV = "KFOPS_ERROR_FILE"
+
+
+def write_error(step: str, error: KfopsError) -> None:
+    target = os.environ.get(ERROR_FILE_ENV)
+    if not target:
+        return
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    payload = {"step": step, "type": type(error).__name__, "message": error.message}
+    Path(target).write_text(json.dumps(payload))
+
+
+def read_error(path: str | Path) -> dict | None:
+    file = Path(path)
+    if not file.is_file():
+        return None
+    try:
+        return json.loads(file.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+@contextmanager
+def reported(step: str) -> Iterator[None]:
+    """Record a failure of ``step`` for the runner, then let it fail the task."""
+    try:
+        yield
+    except KfopsError as exc:
+        write_error(step, exc)
+        print(f"kfops: {step} failed: {exc.message}", file=sys.stderr)
+        raise
+    except Exception as exc:
+        wrapped = PipelineError(f"{step}: {type(exc).__name__}: {exc}".splitlines()[0])
+        write_error(step, wrapped)
+        raise

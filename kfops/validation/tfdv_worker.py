@@ -1,0 +1,324 @@
+"""The TFDV work: statistics, schema, anomalies. Runs wherever TFDV imports.
+
+Run in the TFDV runtime as ``python -m kfops.validation.tfdv_worker [REQUEST.json]``
+(request on stdin when no file is given); the result is one JSON line on stdout. In the
+main process, ``run(request)`` does the same work when TFDV is importable there.
+
+Imports only the standard library, the TFDV runtime's libraries and ``kfops.errors``:
+this file must keep working under pandas 1.5, numpy 1.26, pyarrow 10 and protobuf 4.
+
+Timestamps become integer seconds since the epoch (UTC) before TFDV sees them: TFDV
+silently drops datetime columns, and integers keep their range in the statistics
+without ever growing a string domain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from kfops.errors import DataError, KfopsError, ValidationError
+
+SPLITS = ("train", "test")
+SCHEMA_COPY = "schema.pbtxt"
+FACETS_HTML = "statistics_facets.html"
+STATS_FILE = "{split}_stats.pb"
+# Large, per-value parts of the statistics that the HTML page does not use.
+_DROPPED_STATS = ("rankHistogram", "numValuesHistogram", "featureListLengthHistogram")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def read_split(path: str, split: str) -> Any:
+    """Read one split's Parquet file into pandas (whatever pandas and pyarrow wrote it)."""
+    import pyarrow.parquet as pq
+
+    if not Path(path).is_file():
+        raise DataError(f"{split} split: {path} does not exist; run the split step first")
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        raise DataError(
+            f"{split} split: {path} is not a readable Parquet file ({_first_line(exc)}); "
+            "write it with pandas.DataFrame.to_parquet"
+        ) from exc
+    try:
+        frame = table.to_pandas()
+    except Exception:
+        # pandas metadata from a newer pandas (e.g. its 'str' dtype) that 1.5 cannot read.
+        frame = table.to_pandas(ignore_metadata=True)
+        frame = frame.drop(
+            columns=[c for c in frame.columns if str(c).startswith("__index_level_")]
+        )
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _text(value: Any) -> str | None:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else str(value)
+
+
+def prepare_frame(frame: Any, timestamp_column: str | None = None) -> tuple[Any, list[str]]:
+    """Make every column one TFDV understands; return the frame and the columns converted.
+
+    Datetimes (and the timestamp column when it is text) become epoch seconds, e.g.
+    2025-01-01T01:01:47Z -> 1735693307; missing or unparsable ones stay missing.
+    Timedeltas become float seconds; categoricals and mixed objects become strings.
+    """
+    import pandas as pd
+    from pandas.api import types
+
+    frame = frame.copy()
+    converted = []
+    for name in frame.columns:
+        series = frame[name]
+        is_text = types.is_object_dtype(series) or types.is_string_dtype(series)
+        if name == timestamp_column and is_text:
+            series = pd.to_datetime(series, utc=True, errors="coerce")
+        if types.is_datetime64_any_dtype(series):
+            if getattr(series.dt, "tz", None) is not None:
+                series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+            seconds = (series - pd.Timestamp(0)) // pd.Timedelta(seconds=1)
+            frame[name] = seconds.astype("Int64")
+            converted.append(name)
+        elif types.is_timedelta64_dtype(series):
+            frame[name] = series.dt.total_seconds()
+        elif (
+            isinstance(series.dtype, pd.CategoricalDtype)
+            or types.is_object_dtype(series)
+            or types.is_string_dtype(series)
+        ):
+            frame[name] = series.astype(object).map(_text).astype(object)
+    return frame, converted
+
+
+def _strip_domain(schema: Any, feature: Any) -> None:
+    """Remove a feature's domain and distribution constraints (ids, timestamps)."""
+    if feature.WhichOneof("domain_info") == "domain":
+        name = feature.domain
+        feature.ClearField("domain_info")
+        if not any(f.domain == name for f in schema.feature):
+            kept = [d for d in schema.string_domain if d.name != name]
+            del schema.string_domain[:]
+            schema.string_domain.extend(kept)
+    else:
+        feature.ClearField("domain_info")
+    feature.ClearField("distribution_constraints")
+    feature.ClearField("drift_comparator")
+
+
+def _has_string_domain(feature: Any) -> bool:
+    return feature.WhichOneof("domain_info") in ("domain", "string_domain")
+
+
+def apply_inference_settings(
+    schema: Any,
+    id_columns: list[str],
+    min_domain_mass: float,
+    max_missing_fraction: float | None,
+) -> None:
+    """Turn the validation settings into schema constraints, on a freshly inferred schema.
+
+    ``max_missing_fraction`` 0.05 -> ``presence.min_fraction`` 0.95: a column present in
+    96% of rows passes, one present in 94% fails. A column with missing values cannot
+    keep a fixed ``shape``, so it gets ``value_count {min: 1 max: 1}`` instead.
+    """
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    for feature in schema.feature:
+        if feature.name in id_columns:
+            _strip_domain(schema, feature)
+        elif feature.type == schema_pb2.BYTES and _has_string_domain(feature):
+            feature.distribution_constraints.min_domain_mass = min_domain_mass
+        if max_missing_fraction is not None:
+            feature.presence.min_fraction = 1.0 - max_missing_fraction
+            if max_missing_fraction > 0 and feature.HasField("shape"):
+                feature.value_count.min = 1
+                feature.value_count.max = 1
+
+
+def add_drift_comparators(schema: Any, threshold: float, id_columns: list[str]) -> None:
+    """Compare test against train, unless the schema already sets a comparator.
+
+    Strings use the L-infinity distance: the largest gap in a value's share, e.g.
+    month-to-month at 55% in train and 45% in test gives 0.10. Numbers use the
+    Jensen-Shannon divergence of their histograms (0 = same, 1 = disjoint).
+    """
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    for feature in schema.feature:
+        if feature.name in id_columns or feature.HasField("drift_comparator"):
+            continue
+        if feature.type == schema_pb2.BYTES:
+            feature.drift_comparator.infinity_norm.threshold = threshold
+        elif feature.type in (schema_pb2.INT, schema_pb2.FLOAT):
+            feature.drift_comparator.jensen_shannon_divergence.threshold = threshold
+
+
+def load_schema(path: Path) -> Any:
+    import tensorflow_data_validation as tfdv
+
+    try:
+        return tfdv.load_schema_text(str(path))
+    except Exception as exc:
+        raise ValidationError(
+            f"schema {path} is not a valid TFDV schema ({_first_line(exc)}); "
+            "fix it, or delete it to infer a new one"
+        ) from exc
+
+
+def _anomalies_dict(anomalies: Any) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    raw = json_format.MessageToDict(anomalies)
+    raw.pop("baseline", None)
+    return raw
+
+
+def _stats_dict(stats: Any) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    raw = json_format.MessageToDict(stats)
+    for dataset in raw.get("datasets", []):
+        for feature in dataset.get("features", []):
+            for part in ("numStats", "stringStats"):
+                block = feature.get(part, {})
+                for key in _DROPPED_STATS:
+                    block.pop(key, None)
+                    block.get("commonStats", {}).pop(key, None)
+    return raw
+
+
+def _facets_html(train: Any, test: Any) -> str:
+    from tensorflow_data_validation.utils import display_util
+
+    return display_util.get_statistics_html(train, test, lhs_name="train", rhs_name="test")
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    """Compute statistics, resolve the schema, validate both splits; write the files.
+
+    Request keys: ``train_path``, ``test_path``, ``schema_path`` (read when it exists,
+    else a schema is inferred from both splits together; never written here),
+    ``out_dir``, ``exclude_columns``, ``id_columns`` (no domains, no drift),
+    ``timestamp_column``, ``min_domain_mass``, ``max_missing_fraction``,
+    ``drift_threshold``.
+
+    Returns plain JSON values: file paths, row counts, the anomalies per split (as
+    ``MessageToDict`` gives them) and the statistics for the HTML page.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import pandas as pd
+
+    # Its import warns on stderr that IPython is missing; IPython is not needed here.
+    with contextlib.redirect_stderr(io.StringIO()):
+        import tensorflow_data_validation as tfdv
+
+    out_dir = Path(request["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    id_columns = list(request.get("id_columns") or [])
+    excluded = set(request.get("exclude_columns") or [])
+    timestamp_column = request.get("timestamp_column")
+
+    frames: dict[str, Any] = {}
+    converted: list[str] = []
+    for split in SPLITS:
+        frame = read_split(request[f"{split}_path"], split)
+        frame = frame.drop(columns=[c for c in frame.columns if c in excluded])
+        frames[split], names = prepare_frame(frame, timestamp_column)
+        converted += [n for n in names if n not in converted]
+    stats = {split: tfdv.generate_statistics_from_dataframe(frames[split]) for split in SPLITS}
+
+    schema_path = Path(request["schema_path"])
+    schema_copy = out_dir / SCHEMA_COPY
+    inferred = not schema_path.is_file()
+    if inferred:
+        both, _ = prepare_frame(pd.concat(list(frames.values()), ignore_index=True))
+        schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(both))
+        apply_inference_settings(
+            schema, id_columns, request["min_domain_mass"], request.get("max_missing_fraction")
+        )
+        tfdv.write_schema_text(schema, str(schema_copy))
+    else:
+        schema = load_schema(schema_path)
+        if schema_path.resolve() != schema_copy.resolve():
+            shutil.copyfile(schema_path, schema_copy)
+
+    # Checked against a copy: id columns lose any domain, drift comparators are added.
+    checked = type(schema)()
+    checked.CopyFrom(schema)
+    for feature in checked.feature:
+        if feature.name in id_columns:
+            _strip_domain(checked, feature)
+    drift = request.get("drift_threshold")
+    if drift is not None:
+        add_drift_comparators(checked, float(drift), id_columns)
+    anomalies = {
+        "train": tfdv.validate_statistics(stats["train"], checked),
+        "test": tfdv.validate_statistics(
+            stats["test"], checked, previous_statistics=stats["train"] if drift else None
+        ),
+    }
+
+    paths = {}
+    for split in SPLITS:
+        paths[split] = str(out_dir / STATS_FILE.format(split=split))
+        Path(paths[split]).write_bytes(stats[split].SerializeToString())
+    facets = out_dir / FACETS_HTML
+    facets.write_text(_facets_html(stats["train"], stats["test"]))
+
+    return {
+        "rows": {split: int(len(frames[split])) for split in SPLITS},
+        "num_features": len(stats["train"].datasets[0].features) if stats["train"].datasets else 0,
+        "schema_inferred": inferred,
+        "schema_copy": str(schema_copy),
+        "statistics": paths,
+        "facets_html": str(facets),
+        "anomalies": {split: _anomalies_dict(anomalies[split]) for split in SPLITS},
+        "stats": {split: _stats_dict(stats[split]) for split in SPLITS},
+        "timestamp_columns": converted,
+        "tfdv_version": tfdv.__version__,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the request, run, print one JSON line; TensorFlow's own prints go to stderr."""
+    args = sys.argv[1:] if argv is None else argv
+    stdout_fd = os.dup(1)
+    os.dup2(2, 1)  # anything the libraries print while working lands on stderr
+    code = 0
+    try:
+        raw = Path(args[0]).read_text() if args else sys.stdin.read()
+        payload: dict[str, Any] = {"ok": True, "result": run(json.loads(raw))}
+    except KfopsError as exc:
+        payload, code = {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}, 1
+    except Exception as exc:
+        traceback.print_exc()
+        message = f"TFDV worker failed: {_first_line(exc)}"
+        payload, code = {"ok": False, "error": {"type": "ValidationError", "message": message}}, 2
+    sys.stdout.flush()
+    os.dup2(stdout_fd, 1)
+    os.close(stdout_fd)
+    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

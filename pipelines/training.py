@@ -1,0 +1,98 @@
+"""The training pipeline: ingest -> validate -> train -> evaluate -> register -> promote.
+
+The same function is compiled to KFP IR for a cluster and run by the local runner; only
+the images and the Kubernetes task settings differ, and the local runner ignores both.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from kfp import dsl
+
+from components.evaluate import component as evaluate_c
+from components.ingest import component as ingest_c
+from components.promote import component as promote_c
+from components.register import component as register_c
+from components.train import component as train_c
+from components.validate import component as validate_c
+
+PIPELINE_NAME = "kfops-training"
+PROMOTE = "promote"
+
+ImageFor = Callable[[str], str]
+TaskSettings = Callable[[dsl.PipelineTask, str], None]
+
+
+def _no_settings(task: dsl.PipelineTask, component: str) -> None:
+    del task, component
+
+
+def build_training_pipeline(
+    image_for: ImageFor,
+    task_settings: TaskSettings = _no_settings,
+):
+    """Return the pipeline function with components built for the given images."""
+    ingest = ingest_c.build(image_for("ingest"))
+    validate = validate_c.build(image_for("validate"))
+    train = train_c.build(image_for("train"))
+    evaluate = evaluate_c.build(image_for("evaluate"))
+    register = register_c.build(image_for("register"))
+    promote = promote_c.build(image_for("promote"))
+
+    def named(task: dsl.PipelineTask, component: str) -> dsl.PipelineTask:
+        task.set_display_name(component)
+        task_settings(task, component)
+        return task
+
+    @dsl.pipeline(
+        name=PIPELINE_NAME,
+        description="Validate a dataset, train and evaluate a model, register it, gate on the champion.",
+    )
+    def training_pipeline(config: dict, data_fingerprint: str = "") -> NamedTuple(
+        "TrainingOutputs", run_id=str, decision=str
+    ):
+        ingested = named(ingest(config=config, data_fingerprint=data_fingerprint), "ingest")
+        checked = named(
+            validate(
+                config=config,
+                train=ingested.outputs["train"],
+                test=ingested.outputs["test"],
+            ),
+            "validate",
+        )
+        trained = named(
+            train(
+                config=config,
+                summary=ingested.outputs["Output"],
+                train=ingested.outputs["train"],
+                pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            ),
+            "train",
+        )
+        trained.after(checked)
+        evaluated = named(
+            evaluate(
+                config=config,
+                summary=ingested.outputs["Output"],
+                run_id=trained.outputs["run_id"],
+                model=trained.outputs["model"],
+                test=ingested.outputs["test"],
+            ),
+            "evaluate",
+        )
+        registered = named(
+            register(
+                config=config,
+                run_id=trained.outputs["run_id"],
+                model_uri=trained.outputs["model_uri"],
+                metric=evaluated.outputs["metric"],
+                score=evaluated.outputs["score"],
+            ),
+            "register",
+        )
+        with dsl.If(registered.output == PROMOTE, name="beats-champion"):
+            named(promote(config=config, run_id=trained.outputs["run_id"]), "promote")
+        outputs = NamedTuple("TrainingOutputs", run_id=str, decision=str)
+        return outputs(run_id=trained.outputs["run_id"], decision=registered.output)
+
+    return training_pipeline

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up kfops on a fresh clone: uv, the main environment, the TFDV runtime.
+# Idempotent: with both environments in place it finishes in a second or two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION="0.13.9"
+export MLFLOW_DISABLE_TELEMETRY=true
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+PYTHON="${KFOPS_PYTHON:-$(command -v python3.11 || command -v python3)}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "setup: kfops needs Python 3.11 (found $("$PYTHON" --version 2>&1)); set KFOPS_PYTHON" >&2
+  exit 2
+fi
+# The real interpreter, not a pyenv shim: uv rebuilds a venv whose interpreter path changed.
+PYTHON="$("$PYTHON" -c 'import sys; print(sys.executable)')"
+
+if command -v uv >/dev/null 2>&1 && uv --version | grep -q "$UV_VERSION"; then
+  UV=(uv)
+else
+  if ! "$PYTHON" -m uv --version 2>/dev/null | grep -q "$UV_VERSION"; then
+    log "installing uv $UV_VERSION"
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+  fi
+  UV=("$PYTHON" -m uv)
+fi
+
+log "main environment (.venv)"
+"${UV[@]}" sync --frozen --quiet --python "$PYTHON"
+
+# TFDV 1.16 pins protobuf<5, numpy<2 and pandas<2; it cannot share the main environment
+# (see docs/architecture.md), so it gets its own interpreter, called as a subprocess.
+log "TFDV runtime (runtimes/tfdv/.venv)"
+"${UV[@]}" sync --frozen --quiet --python "$PYTHON" --directory runtimes/tfdv
+
+log "ready: .venv/bin/kfops"
