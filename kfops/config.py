@@ -70,16 +70,27 @@ class ValidationConfig(Strict):
     )
 
 
+DEFAULT_ESTIMATORS: dict[TaskType, str] = {
+    TaskType.CLASSIFICATION: "sklearn.ensemble.RandomForestClassifier",
+    TaskType.REGRESSION: "sklearn.ensemble.RandomForestRegressor",
+}
+
+
 class ModelConfig(Strict):
-    estimator: str = Field(
-        "sklearn.ensemble.RandomForestClassifier",
-        description="Dotted path of a scikit-learn compatible estimator class.",
+    estimator: str | None = Field(
+        None,
+        description="Dotted path of a scikit-learn estimator; default a RandomForest for the task.",
     )
     params: dict[str, Any] = Field(default_factory=dict)
 
+    def estimator_for(self, task: TaskType) -> str:
+        return self.estimator or DEFAULT_ESTIMATORS[task]
+
     @field_validator("estimator")
     @classmethod
-    def _dotted(cls, value: str) -> str:
+    def _dotted(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if "." not in value or value.startswith(".") or value.endswith("."):
             raise ValueError(
                 f"'{value}' is not a dotted path; write it like sklearn.ensemble.RandomForestClassifier"

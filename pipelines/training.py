@@ -19,6 +19,12 @@ from components.validate import component as validate_c
 PIPELINE_NAME = "kfops-training"
 PROMOTE = "promote"
 
+
+class TrainingOutputs(NamedTuple):
+    run_id: str
+    decision: str
+
+
 ImageFor = Callable[[str], str]
 TaskSettings = Callable[[dsl.PipelineTask, str], None]
 
@@ -92,7 +98,6 @@ def build_training_pipeline(
         )
         with dsl.If(registered.output == PROMOTE, name="beats-champion"):
             named(promote(config=config, run_id=trained.outputs["run_id"]), "promote")
-        outputs = NamedTuple("TrainingOutputs", run_id=str, decision=str)
-        return outputs(run_id=trained.outputs["run_id"], decision=registered.output)
+        return TrainingOutputs(run_id=trained.outputs["run_id"], decision=registered.output)
 
     return training_pipeline

@@ -35,9 +35,8 @@ DatasetReader = Callable[[str, DataFormat], pd.DataFrame]
 def _format_of(path: Path, fmt: DataFormat) -> DataFormat:
     if fmt is not DataFormat.AUTO:
         return fmt
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz", ".zst"}:
-        suffixes = suffixes[:-1]
+    compressed = {".gz", ".bz2", ".zip", ".xz", ".zst"}  # pandas decompresses these itself
+    suffixes = [s for s in map(str.lower, path.suffixes) if s not in compressed]
     found = _EXTENSIONS.get(suffixes[-1]) if suffixes else None
     if found is None:
         raise DataError(
@@ -72,6 +71,7 @@ READERS: dict[str, DatasetReader] = {"": _read_local, "file": _read_local}
 
 def read_dataset(uri: str, fmt: DataFormat = DataFormat.AUTO) -> pd.DataFrame:
     """Read a CSV or Parquet dataset from a local path or a URI with a registered scheme."""
+    fmt = DataFormat(fmt)  # a plain "csv" from a caller works too
     scheme = urlparse(uri).scheme if "://" in uri else ""
     reader = READERS.get(scheme.lower())
     if reader is None:
@@ -114,15 +114,18 @@ def infer_task(target: pd.Series) -> TaskType:
     if not (values % 1 == 0).all():
         return TaskType.REGRESSION
     distinct = values.nunique()
-    if distinct <= 2:
-        return TaskType.CLASSIFICATION
-    if distinct <= MAX_CLASSES_FOR_INTEGERS and distinct <= 0.05 * len(values):
-        return TaskType.CLASSIFICATION
-    return TaskType.REGRESSION
+    few = distinct <= MAX_CLASSES_FOR_INTEGERS and distinct <= 0.05 * len(values)
+    return TaskType.CLASSIFICATION if distinct <= 2 or few else TaskType.REGRESSION
 
 
 def parse_timestamps(values: pd.Series, column: str, source: str) -> pd.Series:
     """Timestamps as UTC datetimes; naive values are read as UTC, numbers as Unix seconds."""
+    missing = int(values.isna().sum())
+    if missing:
+        raise DataError(
+            f"{source}: column '{column}' has {missing} missing timestamps; "
+            "fill them or drop those rows"
+        )
     if ptypes.is_datetime64_any_dtype(values):
         return values.dt.tz_localize("UTC") if values.dt.tz is None else values.dt.tz_convert("UTC")
     if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
@@ -188,12 +191,6 @@ def check_dataset(frame: pd.DataFrame, data_cfg: DataConfig, source: str) -> Tas
     _require_columns(frame, data_cfg, source)
     if data_cfg.timestamp_column:
         column = data_cfg.timestamp_column
-        missing = int(frame[column].isna().sum())
-        if missing:
-            raise DataError(
-                f"{source}: column '{column}' has {missing} missing timestamps; "
-                "fill them or drop those rows"
-            )
         parse_timestamps(frame[column], column, source)
     target = frame[data_cfg.target]
     missing = int(target.isna().sum())

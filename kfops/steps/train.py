@@ -69,14 +69,14 @@ def run_train(
     tags = {
         **dataset_tags(summary),
         "kfops.version": __version__,
-        "kfops.estimator": cfg.model.estimator,
+        "kfops.estimator": cfg.model.estimator_for(task),
         "kfops.pipeline_run": pipeline_run,
     }
     commit = git_commit(cfg.base_dir)
     if commit:
         tags["mlflow.source.git.commit"] = commit
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
-        mlflow.log_params({"estimator": cfg.model.estimator, **cfg.model.params})
+        mlflow.log_params({"estimator": cfg.model.estimator_for(task), **cfg.model.params})
         dataset = mlflow.data.from_pandas(
             frame,
             source=str(summary.get("source", train_path)),

@@ -132,8 +132,10 @@ def train_model(
             f"no feature columns left besides target '{data_cfg.target}' and the excluded "
             "columns; add features to the dataset or shorten data.drop_columns"
         )
-    pipeline = build_model_pipeline(model_cfg.estimator, model_cfg.params, numeric, categorical)
-    _check_kind(model_cfg.estimator, pipeline.named_steps[MODEL_STEP], task)
+    pipeline = build_model_pipeline(
+        model_cfg.estimator_for(task), model_cfg.params, numeric, categorical
+    )
+    _check_kind(model_cfg.estimator_for(task), pipeline.named_steps[MODEL_STEP], task)
     try:
         pipeline.fit(train_df[numeric + categorical], train_df[data_cfg.target])
     except Exception as exc:  # the estimator's own errors, from any library
@@ -141,7 +143,7 @@ def train_model(
         if type(exc).__name__ == "InvalidParameterError":  # scikit-learn's value checks
             raise ConfigurationError(f"model.params: {detail}; fix the value") from exc
         raise TrainingError(
-            f"fitting {model_cfg.estimator} on {len(train_df)} rows failed: {detail}; "
+            f"fitting {model_cfg.estimator_for(task)} on {len(train_df)} rows failed: {detail}; "
             "check model.params and the feature columns' types"
         ) from exc
     return pipeline

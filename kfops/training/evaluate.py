@@ -51,7 +51,9 @@ class EvaluationResult:
     feature_importance: dict[str, float] = field(default_factory=dict)
 
 
-def downsample_roc(fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray) -> list[tuple]:
+def downsample_roc(
+    fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray
+) -> list[tuple[float, float, float]]:
     """At most MAX_ROC_POINTS (fpr, tpr, threshold) triples, first and last points kept.
 
     scikit-learn's first threshold is +inf ("predict nothing positive"); JSON has no
@@ -102,7 +104,7 @@ def _classification(model: Pipeline, x: pd.DataFrame, y: pd.Series, out: Path) -
     if scores.ndim == 2 and scores.shape[1] == len(classes):
         result.metrics["log_loss"] = skm.log_loss(y, scores, labels=classes)
     curves = []
-    for index, label in enumerate(classes[1:] if binary else classes[:MAX_ROC_CLASSES]):
+    for label in classes[1:] if binary else classes[:MAX_ROC_CLASSES]:
         column = scores if scores.ndim == 1 else scores[:, classes.index(label)]
         is_label = np.asarray(y == label)
         if is_label.all() or not is_label.any():
@@ -110,7 +112,7 @@ def _classification(model: Pipeline, x: pd.DataFrame, y: pd.Series, out: Path) -
         fpr, tpr, thresholds = skm.roc_curve(is_label, column)
         name = f"positive class {label}" if binary else f"{label} vs rest"
         curves.append((name, fpr, tpr, skm.auc(fpr, tpr)))
-        if binary and index == 0:
+        if binary:
             result.metrics["roc_auc"] = curves[-1][3]
             result.roc = downsample_roc(fpr, tpr, thresholds)
     if not binary and scores.ndim == 2:
@@ -144,10 +146,16 @@ def _regression(
 
 
 def _importance_scoring(task: TaskType, y: pd.Series, model: Pipeline) -> tuple[str, str]:
-    """(scikit-learn scorer, axis label): ROC AUC when defined, RMSE for regression."""
+    """(scikit-learn scorer, axis label): ROC AUC when defined, RMSE for regression.
+
+    Balanced accuracy is the multiclass choice, so a rare class still counts; plain
+    accuracy is left for a test split with a single class, where nothing else is defined.
+    """
     if task is TaskType.REGRESSION:
         return "neg_root_mean_squared_error", "increase in RMSE when the feature is shuffled"
-    if len(model.classes_) == 2 and y.nunique() == 2 and hasattr(model, "predict_proba"):
+    if y.nunique() < 2:
+        return "accuracy", "drop in accuracy when the feature is shuffled"
+    if len(model.classes_) == 2 and hasattr(model, "predict_proba"):
         return "roc_auc", "drop in ROC AUC when the feature is shuffled"
     return "balanced_accuracy", "drop in balanced accuracy when the feature is shuffled"
 

@@ -68,9 +68,12 @@ _UNEXPECTED_PREFIX = "Examples contain values missing from the schema:"
 # "lifetime (<1%), weekly (~5%). " -> ["lifetime", "weekly"]
 _VALUE_WITH_SHARE = re.compile(r"\s*(.+?) \([<>~]?\d+%\)(?:,|\.|$)")
 _TYPE_MISMATCH = re.compile(r"Expected data of type:\s*(\w+) but got (\w+)")
+_SUCH_AS = re.compile(r'such as "(.*)"')
+_NOT_PARSED = {"INT_TYPE_NOT_INT_STRING": "integers", "FLOAT_TYPE_NOT_FLOAT_STRING": "numbers"}
 _PRESENCE = re.compile(r"minimum fraction = ([\d.]+), actual = ([\d.]+)")
+_NUMBER = r"(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
 _DISTANCE = re.compile(
-    r"is ([\d.eE+-]+) \(up to six significant digits\), above the threshold ([\d.eE+-]+)"
+    rf"is {_NUMBER} \(up to six significant digits\), above the threshold {_NUMBER}"
 )
 _MEASURE_BY_TYPE = {
     "COMPARATOR_L_INFTY_HIGH": "L-infinity distance",
@@ -106,6 +109,10 @@ def describe(reason_type: str, description: str, short: str = "") -> str:
         shown = ", ".join(repr(v) for v in values[:_SHOWN_VALUES])
         more = f" and {len(values) - _SHOWN_VALUES} more" if len(values) > _SHOWN_VALUES else ""
         return f"unexpected string values ({shown}{more})"
+    if reason_type in _NOT_PARSED:
+        example = _SUCH_AS.search(description)
+        shown = f" (e.g. {example.group(1)!r})" if example else ""
+        return f"strings that are not {_NOT_PARSED[reason_type]}{shown}"
     if match := _TYPE_MISMATCH.search(description):
         return f"expected {match.group(1)} values, got {match.group(2)}"
     if kind is AnomalyKind.MISSING_VALUES and (match := _PRESENCE.search(description)):
@@ -117,8 +124,10 @@ def describe(reason_type: str, description: str, short: str = "") -> str:
     short = _one_line(short)
     if short and description and short != description:
         return f"{short[0].lower()}{short[1:]} ({description.rstrip('. ')})"
-    text = description or short or reason_type
-    return text[0].lower() + text[1:] if text else reason_type
+    text = description or short
+    if not text:
+        return reason_type.lower().replace("_", " ") or "unknown problem"
+    return text[0].lower() + text[1:]
 
 
 def _column_name(key: str, info: Mapping[str, Any]) -> str:

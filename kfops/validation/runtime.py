@@ -4,15 +4,21 @@ TFDV 1.16 pins protobuf<5, pandas<2 and numpy<2, so it cannot share the main
 environment (see DESIGN.md, "Environments"). The work then goes to the runtime's own
 interpreter as ``python -m kfops.validation.tfdv_worker``: a JSON request on stdin, a
 JSON result as the last line of stdout, TensorFlow's noise captured and kept in a log.
+Inside ``worker_session()`` one runtime process answers every request, so the import
+(about 22 s) is paid once rather than per call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import select
 import subprocess
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +108,42 @@ def run_in_process(request: dict[str, Any]) -> dict[str, Any]:
     return tfdv_worker.run(request)
 
 
+def _write_log(log_path: Path | None, command: list[str], code: int | None, out: str, err: str):
+    if log_path is None:
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text(
+        f"$ {' '.join(command)}\nexit code {code}\n--- stdout\n{out}\n--- stderr\n{err}"
+    )
+
+
+def _failure(python: Path, code: int | None, stderr: str, log_path: Path | None) -> ValidationError:
+    where = f"; full output in {log_path}" if log_path is not None else ""
+    cause = _last_line(stderr) or "no error output"
+    return ValidationError(f"TFDV runtime {python} failed (exit code {code}): {cause}{where}")
+
+
+def _timed_out(python: Path, timeout: float) -> ValidationError:
+    return ValidationError(
+        f"TFDV runtime {python} did not finish within {timeout:g} s; "
+        "check the data size or run the worker by hand to see where it hangs"
+    )
+
+
+def _not_started(python: Path, exc: OSError) -> ValidationError:
+    return ValidationError(
+        f"TFDV runtime {python} could not be started ({exc.strerror}); "
+        f"run `make setup` or set {PYTHON_ENV_VAR}"
+    )
+
+
 def run_subprocess(
     request: dict[str, Any],
     python: Path | None = None,
     log_path: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
 ) -> dict[str, Any]:
-    """Run the worker in the TFDV runtime; its errors come back as the same KfopsError."""
+    """Run the worker once in the TFDV runtime; its errors come back as the same KfopsError."""
     python = check_python(python or tfdv_python())
     command = [str(python), "-m", WORKER_MODULE]
     try:
@@ -122,30 +157,111 @@ def run_subprocess(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise ValidationError(
-            f"TFDV runtime {python} did not finish within {timeout:.0f} s; "
-            "check the data size or run the worker by hand to see where it hangs"
-        ) from exc
+        raise _timed_out(python, timeout) from exc
     except OSError as exc:
-        raise ValidationError(
-            f"TFDV runtime {python} could not be started ({exc.strerror}); "
-            f"run `make setup` or set {PYTHON_ENV_VAR}"
-        ) from exc
+        raise _not_started(python, exc) from exc
     payload = _decode(done.stdout)
-    if log_path is not None:
-        shown = done.stdout if payload is None else "(one JSON line, read)"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text(
-            f"$ {' '.join(command)}\nexit code {done.returncode}\n"
-            f"--- stdout\n{shown}\n--- stderr\n{done.stderr}"
-        )
+    shown = done.stdout if payload is None else "(one JSON line, read)"
+    _write_log(log_path, command, done.returncode, shown, done.stderr)
     if payload is None or "ok" not in payload:
-        where = f"; full output in {log_path}" if log_path is not None else ""
-        cause = _last_line(done.stderr) or "no error output"
-        raise ValidationError(
-            f"TFDV runtime {python} failed (exit code {done.returncode}): {cause}{where}"
-        )
+        raise _failure(python, done.returncode, done.stderr, log_path)
     return _unwrap(payload)
+
+
+class WorkerSession:
+    """One TFDV runtime process (``tfdv_worker --serve``) answering many requests.
+
+    Its stderr goes to a file opened for appending, so the share written during each
+    request can be read back for that request's log.
+    """
+
+    def __init__(self, python: Path | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.python = check_python(python or tfdv_python())
+        self.timeout = timeout
+        self.command = [str(self.python), "-m", WORKER_MODULE, "--serve"]
+        fd, name = tempfile.mkstemp(prefix="kfops-tfdv-", suffix=".log")
+        os.close(fd)
+        self._stderr_path = Path(name)
+        with open(self._stderr_path, "ab") as stderr:
+            try:
+                self._process = subprocess.Popen(
+                    self.command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    env=worker_env(),
+                )
+            except OSError as exc:
+                self._stderr_path.unlink(missing_ok=True)
+                raise _not_started(self.python, exc) from exc
+
+    def _stderr_from(self, offset: int) -> str:
+        with open(self._stderr_path, "rb") as stderr:
+            stderr.seek(offset)
+            return stderr.read().decode("utf-8", errors="replace")
+
+    def request(self, request: dict[str, Any], log_path: Path | None = None) -> dict[str, Any]:
+        offset = self._stderr_path.stat().st_size
+        process = self._process
+        line = b""
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(json.dumps(request).encode() + b"\n")
+            process.stdin.flush()
+            ready, _, _ = select.select([process.stdout], [], [], self.timeout)
+            if not ready:
+                process.kill()
+                raise _timed_out(self.python, self.timeout)
+            line = process.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = b""
+        text = line.decode("utf-8", errors="replace")
+        payload = _decode(text)
+        stderr = self._stderr_from(offset)
+        code = process.poll() if payload is None else None
+        _write_log(log_path, self.command, code, text if payload is None else "(read)", stderr)
+        if payload is None or "ok" not in payload:
+            if code is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = process.wait(timeout=5)
+            raise _failure(self.python, code, self._stderr_from(offset), log_path)
+        return _unwrap(payload)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._stderr_path.unlink(missing_ok=True)
+
+
+_SESSION: ContextVar[WorkerSession | None] = ContextVar("kfops_tfdv_session", default=None)
+
+
+@contextlib.contextmanager
+def worker_session(
+    python: Path | None = None, timeout: float = DEFAULT_TIMEOUT_S
+) -> Iterator[WorkerSession | None]:
+    """Within the block, subprocess TFDV work goes to one long-lived runtime process.
+
+    Yields None (and starts nothing) when TFDV runs in-process anyway.
+    """
+    if tfdv_importable():
+        yield None
+        return
+    session = WorkerSession(python, timeout)
+    token = _SESSION.set(session)
+    try:
+        yield session
+    finally:
+        _SESSION.reset(token)
+        session.close()
 
 
 def run_worker(
@@ -174,4 +290,7 @@ def run_worker(
         except Exception as exc:
             detail = " ".join(str(exc).split())
             raise ValidationError(f"TFDV failed: {type(exc).__name__}: {detail}") from exc
+    session = _SESSION.get()
+    if session is not None and python is None:
+        return session.request(request, log_path=log_path)
     return run_subprocess(request, python=python, log_path=log_path, timeout=timeout)

@@ -1,8 +1,10 @@
 """The TFDV work: statistics, schema, anomalies. Runs wherever TFDV imports.
 
 Run in the TFDV runtime as ``python -m kfops.validation.tfdv_worker [REQUEST.json]``
-(request on stdin when no file is given); the result is one JSON line on stdout. In the
-main process, ``run(request)`` does the same work when TFDV is importable there.
+(request on stdin when no file is given); the result is one JSON line on stdout. With
+``--serve`` it answers one request per stdin line until stdin closes, paying TFDV's
+import once (runtime.worker_session). In the main process, ``run(request)`` does the
+same work when TFDV is importable there.
 
 Imports only the standard library, the TFDV runtime's libraries and ``kfops.errors``:
 this file must keep working under pandas 1.5, numpy 1.26, pyarrow 10 and protobuf 4.
@@ -297,26 +299,49 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Read the request, run, print one JSON line; TensorFlow's own prints go to stderr."""
-    args = sys.argv[1:] if argv is None else argv
-    stdout_fd = os.dup(1)
-    os.dup2(2, 1)  # anything the libraries print while working lands on stderr
-    code = 0
+def answer(text: str) -> tuple[dict[str, Any], int]:
+    """Run one JSON request; return the payload to print and the exit code."""
     try:
-        raw = Path(args[0]).read_text() if args else sys.stdin.read()
-        payload: dict[str, Any] = {"ok": True, "result": run(json.loads(raw))}
+        return {"ok": True, "result": run(json.loads(text))}, 0
     except KfopsError as exc:
-        payload, code = {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}, 1
+        return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}, 1
     except Exception as exc:
         traceback.print_exc()
         message = f"TFDV worker failed: {_first_line(exc)}"
-        payload, code = {"ok": False, "error": {"type": "ValidationError", "message": message}}, 2
+        return {"ok": False, "error": {"type": "ValidationError", "message": message}}, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Answer one request (a file, or stdin), or with ``--serve`` one per stdin line.
+
+    Answers are single JSON lines on the real stdout; anything the libraries print while
+    working is sent to stderr instead, so it can never corrupt an answer.
+    """
+    args = sys.argv[1:] if argv is None else argv
     sys.stdout.flush()
-    os.dup2(stdout_fd, 1)
-    os.close(stdout_fd)
-    sys.stdout.write(json.dumps(payload) + "\n")
-    sys.stdout.flush()
+    saved, real_stdout = os.dup(1), sys.stdout
+    answers = os.fdopen(os.dup(saved), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    code = 0
+    try:
+        if args[:1] == ["--serve"]:
+            for line in sys.stdin:
+                if line.strip():
+                    payload, _ = answer(line)
+                    sys.stdout.flush()
+                    answers.write(json.dumps(payload) + "\n")
+                    answers.flush()
+        else:
+            payload, code = answer(Path(args[0]).read_text() if args else sys.stdin.read())
+            sys.stdout.flush()
+            answers.write(json.dumps(payload) + "\n")
+    finally:
+        answers.close()
+        sys.stdout.flush()
+        sys.stdout = real_stdout
+        os.dup2(saved, 1)
+        os.close(saved)
     return code
 
 

@@ -111,6 +111,7 @@ def test_multiclass_metrics_are_macro_and_roc_points_are_binary_only(tmp_path: P
     assert_png(result.plots["roc_curve"])
 
 
+@pytest.mark.filterwarnings("ignore:A single label was found")
 def test_single_class_test_split_leaves_roc_auc_out(tmp_path: Path) -> None:
     train = three_classes().assign(big=lambda df: df["size"] == "large")
     cfg = DataConfig(path="d.csv", target="big", drop_columns=["size"])
