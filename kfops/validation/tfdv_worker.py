@@ -213,6 +213,55 @@ def _facets_html(train: Any, test: Any) -> str:
     return display_util.get_statistics_html(train, test, lhs_name="train", rhs_name="test")
 
 
+def _read_splits(request: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Both splits as TFDV-ready frames, and the columns turned from times into seconds."""
+    excluded = set(request.get("exclude_columns") or [])
+    frames: dict[str, Any] = {}
+    converted: list[str] = []
+    for split in SPLITS:
+        frame = read_split(request[f"{split}_path"], split)
+        frame = frame.drop(columns=[c for c in frame.columns if c in excluded])
+        frames[split], names = prepare_frame(frame, request.get("timestamp_column"))
+        converted += [n for n in names if n not in converted]
+    return frames, converted
+
+
+def _resolve_schema(
+    tfdv: Any, request: dict[str, Any], frames: dict[str, Any], copy: Path
+) -> tuple[Any, bool]:
+    """Load the schema, or infer one from both splits together; leave its copy at ``copy``."""
+    import pandas as pd
+
+    schema_path = Path(request["schema_path"])
+    if schema_path.is_file():
+        schema = load_schema(schema_path)
+        if schema_path.resolve() != copy.resolve():
+            shutil.copyfile(schema_path, copy)
+        return schema, False
+    both, _ = prepare_frame(pd.concat(list(frames.values()), ignore_index=True))
+    schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(both))
+    apply_inference_settings(
+        schema,
+        list(request.get("id_columns") or []),
+        float(request["min_domain_mass"]),
+        request.get("max_missing_fraction"),
+    )
+    tfdv.write_schema_text(schema, str(copy))
+    return schema, True
+
+
+def _schema_to_check(schema: Any, id_columns: list[str], drift: float | None) -> Any:
+    """A copy of the schema as checked: id columns without domains, drift comparators added."""
+    checked = type(schema)()
+    checked.CopyFrom(schema)
+    for feature in checked.feature:
+        if feature.name in id_columns:
+            _strip_domain(checked, feature)
+    if drift is not None:
+        add_drift_comparators(checked, float(drift), id_columns)
+    return checked
+
+
 def run(request: dict[str, Any]) -> dict[str, Any]:
     """Compute statistics, resolve the schema, validate both splits; write the files.
 
@@ -226,51 +275,18 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     ``MessageToDict`` gives them) and the statistics for the HTML page.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import pandas as pd
-
     # Its import warns on stderr that IPython is missing; IPython is not needed here.
     with contextlib.redirect_stderr(io.StringIO()):
         import tensorflow_data_validation as tfdv
 
     out_dir = Path(request["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    id_columns = list(request.get("id_columns") or [])
-    excluded = set(request.get("exclude_columns") or [])
-    timestamp_column = request.get("timestamp_column")
-
-    frames: dict[str, Any] = {}
-    converted: list[str] = []
-    for split in SPLITS:
-        frame = read_split(request[f"{split}_path"], split)
-        frame = frame.drop(columns=[c for c in frame.columns if c in excluded])
-        frames[split], names = prepare_frame(frame, timestamp_column)
-        converted += [n for n in names if n not in converted]
+    frames, converted = _read_splits(request)
     stats = {split: tfdv.generate_statistics_from_dataframe(frames[split]) for split in SPLITS}
+    schema, inferred = _resolve_schema(tfdv, request, frames, out_dir / SCHEMA_COPY)
 
-    schema_path = Path(request["schema_path"])
-    schema_copy = out_dir / SCHEMA_COPY
-    inferred = not schema_path.is_file()
-    if inferred:
-        both, _ = prepare_frame(pd.concat(list(frames.values()), ignore_index=True))
-        schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(both))
-        apply_inference_settings(
-            schema, id_columns, request["min_domain_mass"], request.get("max_missing_fraction")
-        )
-        tfdv.write_schema_text(schema, str(schema_copy))
-    else:
-        schema = load_schema(schema_path)
-        if schema_path.resolve() != schema_copy.resolve():
-            shutil.copyfile(schema_path, schema_copy)
-
-    # Checked against a copy: id columns lose any domain, drift comparators are added.
-    checked = type(schema)()
-    checked.CopyFrom(schema)
-    for feature in checked.feature:
-        if feature.name in id_columns:
-            _strip_domain(checked, feature)
     drift = request.get("drift_threshold")
-    if drift is not None:
-        add_drift_comparators(checked, float(drift), id_columns)
+    checked = _schema_to_check(schema, list(request.get("id_columns") or []), drift)
     anomalies = {
         "train": tfdv.validate_statistics(stats["train"], checked),
         "test": tfdv.validate_statistics(
@@ -278,19 +294,18 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         ),
     }
 
-    paths = {}
-    for split in SPLITS:
-        paths[split] = str(out_dir / STATS_FILE.format(split=split))
-        Path(paths[split]).write_bytes(stats[split].SerializeToString())
+    paths = {split: out_dir / STATS_FILE.format(split=split) for split in SPLITS}
+    for split, path in paths.items():
+        path.write_bytes(stats[split].SerializeToString())
     facets = out_dir / FACETS_HTML
     facets.write_text(_facets_html(stats["train"], stats["test"]))
-
+    datasets = stats["train"].datasets
     return {
         "rows": {split: int(len(frames[split])) for split in SPLITS},
-        "num_features": len(stats["train"].datasets[0].features) if stats["train"].datasets else 0,
+        "num_features": len(datasets[0].features) if datasets else 0,
         "schema_inferred": inferred,
-        "schema_copy": str(schema_copy),
-        "statistics": paths,
+        "schema_copy": str(out_dir / SCHEMA_COPY),
+        "statistics": {split: str(path) for split, path in paths.items()},
         "facets_html": str(facets),
         "anomalies": {split: _anomalies_dict(anomalies[split]) for split in SPLITS},
         "stats": {split: _stats_dict(stats[split]) for split in SPLITS},

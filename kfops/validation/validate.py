@@ -164,13 +164,15 @@ def validate_splits(
         inferred and not anomalies and _save_new_schema(Path(result["schema_copy"]), schema_path)
     )
 
+    # An inferred schema that was not saved is only in out_dir: point there.
+    shown = result["schema_copy"] if inferred and not saved else str(schema_path)
     html_path = out / STATISTICS_HTML
     html_path.write_text(
         render_statistics_html(
             project,
             result["stats"],
             anomalies,
-            str(schema_path),
+            shown,
             timestamp_columns=result.get("timestamp_columns"),
         ),
         encoding="utf-8",
@@ -195,7 +197,6 @@ def validate_splits(
     record = {**report.to_dict(), "tfdv_anomalies": result["anomalies"]}
     Path(report.anomalies_json).write_text(json.dumps(record, indent=2) + "\n")
     if anomalies:
-        shown = report.schema_copy if inferred else str(schema_path)
         error = ValidationError(format_failure(project, anomalies, shown, schema_inferred=inferred))
         error.report = report  # type: ignore[attr-defined]
         raise error

@@ -224,7 +224,8 @@ UNKNOWN = ("SOME_FUTURE_TYPE", "Something new", "A new kind of\nproblem.")
                 Anomaly(
                     "region",
                     K.OTHER,
-                    "unexpected string values (Examples contain values missing from the schema: lifetime (<1%))",
+                    "unexpected string values (Examples contain values missing from the "
+                    "schema: lifetime (<1%))",
                     "test",
                 )
             ],

@@ -110,7 +110,11 @@ def test_subprocess_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     log = tmp_path / "out" / "worker.log"
     result = runtime.run_worker({"train_path": "t.parquet"}, False, python, log_path=log)
     assert result["request"] == {"train_path": "t.parquet"}
-    assert result["env"] == {"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHOME": None}
+    assert result["env"] == {
+        "PYTHONPATH": str(REPO),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONHOME": None,
+    }
     assert "W0000 noise on stderr" in log.read_text()
 
 
@@ -201,7 +205,9 @@ def test_session_answers_many_requests_with_one_process(
     assert session._process.poll() == 0
 
 
-def test_session_crash_is_a_validation_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_session_crash_is_a_validation_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_LAUNCHES", str(tmp_path / "launches"))
     python = fake_python(tmp_path, SERVE)
     monkeypatch.setattr(runtime, "tfdv_importable", lambda: False)
