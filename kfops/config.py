@@ -315,6 +315,19 @@ def config_to_dict(cfg: KfopsConfig) -> dict[str, Any]:
     return cfg.model_dump(mode="json", exclude_none=True)
 
 
+DATA_SECTIONS = ("project", "data", "validation", "runtime", "base_dir")
+
+
+def data_config_to_dict(cfg: KfopsConfig) -> dict[str, Any]:
+    """The part of the config that ingest and validation read.
+
+    Passed to those steps on its own so that a change of model parameters does not
+    invalidate their cached results.
+    """
+    full = config_to_dict(cfg)
+    return {key: full[key] for key in DATA_SECTIONS if key in full}
+
+
 def _restore_ints(value: Any) -> Any:
     """KFP passes dicts as protobuf Structs, where every number is a double: 100 -> 100.0.
 

@@ -54,13 +54,13 @@ def build_training_pipeline(
         name=PIPELINE_NAME,
         description="Validate a dataset, train and evaluate a model, register it, gate on the champion.",
     )
-    def training_pipeline(config: dict, data_fingerprint: str = "") -> NamedTuple(
-        "TrainingOutputs", run_id=str, decision=str
-    ):
-        ingested = named(ingest(config=config, data_fingerprint=data_fingerprint), "ingest")
+    def training_pipeline(
+        config: dict, data_config: dict, data_fingerprint: str = ""
+    ) -> TrainingOutputs:
+        ingested = named(ingest(config=data_config, data_fingerprint=data_fingerprint), "ingest")
         checked = named(
             validate(
-                config=config,
+                config=data_config,
                 train=ingested.outputs["train"],
                 test=ingested.outputs["test"],
             ),

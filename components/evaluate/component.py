@@ -17,6 +17,7 @@ def evaluate(
     classification: Output[ClassificationMetrics],
     plots: Output[HTML],
 ) -> NamedTuple("EvaluateOutputs", metric=str, score=float, values=dict):
+    import json
     import os
     from collections import namedtuple
 
@@ -33,6 +34,10 @@ def evaluate(
     if result.roc:
         fpr, tpr, thresholds = (list(col) for col in zip(*result.roc, strict=True))
         classification.log_roc_curve(fpr, tpr, thresholds)
+    # Metrics artifacts live in metadata; a file at their path lets the step cache reuse them.
+    for artifact, payload in ((metrics, result.metrics), (classification, result.labels)):
+        with open(artifact.path, "w") as handle:
+            json.dump(payload, handle)
     with open(plots.path, "w") as handle:
         handle.write(plots_html("Evaluation", result.metrics, result.plots))
     outputs = namedtuple("EvaluateOutputs", ["metric", "score", "values"])

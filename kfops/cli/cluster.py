@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from kfops.cli.common import console, exits_cleanly, resolve_config
-from kfops.config import KfopsConfig, config_to_dict
+from kfops.config import DATA_SECTIONS, KfopsConfig, config_to_dict
 from kfops.errors import ConfigurationError
 
 CLUSTER_STATE_DIR = "/tmp/kfops"
@@ -38,8 +38,9 @@ def cluster_parameters(cfg: KfopsConfig) -> dict[str, Any]:
         )
     raw = config_to_dict(cfg)
     raw["runtime"]["root"] = CLUSTER_STATE_DIR
-    raw["base_dir"] = None
-    return {"config": raw, "data_fingerprint": ""}
+    raw.pop("base_dir", None)
+    data_raw = {key: raw[key] for key in DATA_SECTIONS if key in raw}
+    return {"config": raw, "data_config": data_raw, "data_fingerprint": ""}
 
 
 def _host(cfg: KfopsConfig, host: str | None) -> str:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfops.config import KfopsConfig, config_to_dict
-from kfops.errors import PipelineError, error_from_name
+from kfops.config import KfopsConfig, config_to_dict, data_config_to_dict
+from kfops.errors import DataError, PipelineError, error_from_name
 from kfops.runners.progress import ProgressStream, StepEvent, StepStatus
 from kfops.steps.reporting import ERROR_FILE_ENV, read_error
 
@@ -73,6 +73,11 @@ def run_pipeline_locally(
     """Run ``pipeline_factory(image_for)`` with the config; raise the failing step's error."""
     from kfp import local
 
+    local_path = cfg.data.path.removeprefix("file://")
+    if "://" not in local_path and not Path(local_path).is_file():
+        raise DataError(
+            f"{local_path}: file not found; pass --data with an existing CSV or Parquet file"
+        )
     state = Path(cfg.runtime.root)
     run_dir = _run_dir(state)
     pipeline_root = state / "pipeline_root"
@@ -106,7 +111,9 @@ def run_pipeline_locally(
         try:
             with redirect_stdout(stream):
                 task = pipeline(
-                    config=config_to_dict(cfg), data_fingerprint=data_fingerprint(cfg.data.path)
+                    config=config_to_dict(cfg),
+                    data_config=data_config_to_dict(cfg),
+                    data_fingerprint=data_fingerprint(cfg.data.path),
                 )
         except Exception as exc:
             reported = read_error(error_file)
