@@ -117,6 +117,7 @@ def aliases(model_name: str) -> dict[str, str]:
     from mlflow.exceptions import MlflowException
 
     try:
-        return dict(_client().get_registered_model(model_name).aliases)
+        found = _client().get_registered_model(model_name).aliases
+        return {alias: str(version) for alias, version in found.items()}
     except MlflowException:
         return {}

@@ -8,6 +8,10 @@ import pytest
 
 from tests.e2e.conftest import kfops, registry
 
+
+def aliases(state: Path, model: str) -> dict[str, str]:
+    return {k: str(v) for k, v in registry(state).get_registered_model(model).aliases.items()}
+
 pytestmark = pytest.mark.slow
 
 STEPS = ["ingest", "validate", "train", "evaluate", "register", "promote"]
@@ -29,8 +33,7 @@ def test_bundled_example_trains_registers_and_promotes(churn_state):
         assert f"✓ {step}" in first.stdout
     assert "version 1: promoted to champion" in first.stdout
     client = registry(state)
-    model = client.get_registered_model("churn-classifier")
-    assert model.aliases == {"champion": "1", "challenger": "1"}
+    assert aliases(state, "churn-classifier") == {"champion": "1", "challenger": "1"}
     version = client.get_model_version("churn-classifier", "1")
     assert version.tags["kfops.promotion.decision"] == "promote"
     run = client.get_run(version.run_id)
@@ -46,7 +49,7 @@ def test_rerun_is_served_from_cache(churn_state):
     state, first, second = churn_state
     assert second.code == 0, second.output
     assert "cached: " + ", ".join(STEPS[:5]) in second.stdout
-    assert registry(state).get_registered_model("churn-classifier").aliases["champion"] == "1"
+    assert aliases(state, "churn-classifier")["champion"] == "1"
     assert len(registry(state).search_model_versions("name = 'churn-classifier'")) == 1
 
 
@@ -73,10 +76,7 @@ def test_worse_challenger_does_not_replace_champion(churn_state, repo):
     assert worse.code == 0, worse.output
     assert "version 2: kept as challenger" in worse.stdout
     client = registry(state)
-    assert client.get_registered_model("churn-classifier").aliases == {
-        "champion": "1",
-        "challenger": "2",
-    }
+    assert aliases(state, "churn-classifier") == {"champion": "1", "challenger": "2"}
     tags = client.get_model_version("churn-classifier", "2").tags
     assert tags["kfops.promotion.decision"] == "keep"
     assert float(tags["kfops.promotion.champion_score"]) > float(tags["kfops.metric.roc_auc"])
@@ -89,8 +89,7 @@ def test_any_parquet_regression_dataset(repo, state):
     )
     assert result.code == 0, result.output
     assert "rmse *" in result.stdout
-    client = registry(state)
-    assert client.get_registered_model("housing-model").aliases["champion"] == "1"
+    assert aliases(state, "housing-model")["champion"] == "1"
     assert (state / "schemas" / "housing" / "schema.pbtxt").is_file(), "schema inferred and saved"
 
 
