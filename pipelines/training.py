@@ -71,11 +71,11 @@ def build_training_pipeline(
                 config=config,
                 summary=ingested.outputs["Output"],
                 train=ingested.outputs["train"],
+                statistics=checked.outputs["report"],
                 pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
             ),
             "train",
         )
-        trained.after(checked)
         evaluated = named(
             evaluate(
                 config=config,

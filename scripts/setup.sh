@@ -35,4 +35,20 @@ log "main environment (.venv)"
 log "TFDV runtime (runtimes/tfdv/.venv)"
 "${UV[@]}" sync --frozen --quiet --python "$PYTHON" --directory runtimes/tfdv
 
+# Servers the tests start on 127.0.0.1 (Debian packages): Redis for the Feast online store.
+SYSTEM_PACKAGES=(redis-server)
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "system packages: ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "missing system packages (tests that need them are skipped): ${missing[*]}"
+  fi
+fi
+
 log "ready: .venv/bin/kfops"

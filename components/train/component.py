@@ -2,7 +2,7 @@
 
 from typing import NamedTuple
 
-from kfp.dsl import Dataset, Input, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Model, Output
 
 from components import make_component
 
@@ -11,6 +11,7 @@ def train(
     config: dict,
     summary: dict,
     train: Input[Dataset],
+    statistics: Input[Artifact],
     model: Output[Model],
     pipeline_run: str = "",
 ) -> NamedTuple("TrainOutputs", run_id=str, model_uri=str):
@@ -20,7 +21,9 @@ def train(
     from kfops.steps.train import run_train
 
     with reported("train"):
-        result = run_train(config, summary, train.path, model.path, pipeline_run)
+        result = run_train(
+            config, summary, train.path, model.path, pipeline_run, statistics_dir=statistics.path
+        )
     model.metadata.update({"mlflow_run_id": result.run_id, "mlflow_model_uri": result.model_uri})
     return namedtuple("TrainOutputs", ["run_id", "model_uri"])(result.run_id, result.model_uri)
 

@@ -12,6 +12,7 @@ from kfops.config import TaskType, config_from_dict
 from kfops.registry.tracking import git_commit, use_tracking
 
 MODEL_ARTIFACT = "model"
+STATISTICS_ARTIFACT = "statistics"
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ def dataset_tags(summary: dict[str, Any]) -> dict[str, str]:
     return {
         "kfops.dataset.digest": str(summary.get("digest", "")),
         "kfops.dataset.rows": str(summary.get("rows", "")),
+        "kfops.dataset.schema_digest": str(summary.get("schema_digest", "")),
         "kfops.dataset.source": str(summary.get("source", "")),
+        "kfops.dataset.revision": str(summary.get("revision", "")),
         "kfops.task": str(summary.get("task", "")),
     }
 
@@ -42,13 +45,20 @@ def run_train(
     train_path: str,
     model_path: str,
     pipeline_run: str = "",
+    statistics_dir: str = "",
 ) -> TrainResult:
-    """Fit, save the model for later steps, and log params, data and model to MLflow."""
+    """Fit, save the model for later steps, and log params, data and model to MLflow.
+
+    The validation step's output (TFDV statistics of both splits, the schema used, the
+    anomalies report) goes with the run under ``statistics/``, so every model version
+    keeps the statistics of the data it was trained on, for skew and drift checks.
+    """
     import joblib
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
 
+    from kfops.registry.dataset_source import dataset_source
     from kfops.training.estimator import train_model
 
     cfg = config_from_dict(config)
@@ -79,12 +89,16 @@ def run_train(
         mlflow.log_params({"estimator": cfg.model.estimator_for(task), **cfg.model.params})
         dataset = mlflow.data.from_pandas(
             frame,
-            source=str(summary.get("source", train_path)),
+            source=dataset_source(
+                str(summary.get("source", train_path)), str(summary.get("revision", ""))
+            ),
             targets=cfg.data.target,
             name=f"{cfg.project}-train",
             digest=str(summary.get("digest", ""))[:36] or None,
         )
         mlflow.log_input(dataset, context="training")
+        if statistics_dir and os.path.isdir(statistics_dir) and os.listdir(statistics_dir):
+            mlflow.log_artifacts(statistics_dir, artifact_path=STATISTICS_ARTIFACT)
         info = mlflow.sklearn.log_model(
             model,
             name=MODEL_ARTIFACT,

@@ -12,6 +12,7 @@ from tests.e2e.conftest import kfops, registry
 def aliases(state: Path, model: str) -> dict[str, str]:
     return {k: str(v) for k, v in registry(state).get_registered_model(model).aliases.items()}
 
+
 pytestmark = pytest.mark.slow
 
 STEPS = ["ingest", "validate", "train", "evaluate", "register", "promote"]
@@ -43,6 +44,8 @@ def test_bundled_example_trains_registers_and_promotes(churn_state):
     plots = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "plots")}
     assert {"confusion_matrix.png", "roc_curve.png", "feature_importance.png"} <= plots
     assert run.info.run_id in first.stdout
+    statistics = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "statistics")}
+    assert "train_stats.pb" in statistics, "training-set statistics are kept with the model"
 
 
 def test_rerun_is_served_from_cache(churn_state):
