@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from kfops.cli import cluster as cluster_cli
+from kfops.cli import data as data_cli
 from kfops.cli.common import console, err_console, exits_cleanly, resolve_config
 from kfops.runners.progress import StepEvent, StepStatus
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 cluster_cli.register(app)
+data_cli.register(app)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="kfops.yaml (default: ./kfops.yaml).")
@@ -98,7 +100,9 @@ def ui(
     """Start the MLflow UI on 127.0.0.1 over this project's tracking store."""
     cfg = resolve_config(config)
     uri = cfg.resolved_tracking_uri()
+    # One worker: a local UI for one person; four (the default) take a minute to start here.
     cmd = [sys.executable, "-m", "mlflow", "ui", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", "1"]
     cmd += ["--backend-store-uri", uri]
     artifacts = cfg.resolved_artifact_location()
     if artifacts:
