@@ -1,4 +1,4 @@
-"""The training pipeline: ingest -> validate -> train -> evaluate -> register -> promote.
+"""The training pipeline: ingest -> features -> validate -> train -> evaluate -> register -> promote.
 
 The same function is compiled to KFP IR for a cluster and run by the local runner; only
 the images and the Kubernetes task settings differ, and the local runner ignores both.
@@ -10,6 +10,7 @@ from typing import NamedTuple
 from kfp import dsl
 
 from components.evaluate import component as evaluate_c
+from components.features import component as features_c
 from components.ingest import component as ingest_c
 from components.promote import component as promote_c
 from components.register import component as register_c
@@ -39,6 +40,7 @@ def build_training_pipeline(
 ):
     """Return the pipeline function with components built for the given images."""
     ingest = ingest_c.build(image_for("ingest"))
+    features = features_c.build(image_for("features"))
     validate = validate_c.build(image_for("validate"))
     train = train_c.build(image_for("train"))
     evaluate = evaluate_c.build(image_for("evaluate"))
@@ -58,11 +60,21 @@ def build_training_pipeline(
         config: dict, data_config: dict, data_fingerprint: str = ""
     ) -> TrainingOutputs:
         ingested = named(ingest(config=data_config, data_fingerprint=data_fingerprint), "ingest")
-        checked = named(
-            validate(
+        # Always runs: without a features section it only passes the splits through (no
+        # Feast import). kfp.local cannot select artifacts from dsl.If branches (OneOf).
+        joined = named(
+            features(
                 config=data_config,
                 train=ingested.outputs["train"],
                 test=ingested.outputs["test"],
+            ),
+            "features",
+        )
+        checked = named(
+            validate(
+                config=data_config,
+                train=joined.outputs["train_set"],
+                test=joined.outputs["test_set"],
             ),
             "validate",
         )
@@ -70,7 +82,7 @@ def build_training_pipeline(
             train(
                 config=config,
                 summary=ingested.outputs["Output"],
-                train=ingested.outputs["train"],
+                train=joined.outputs["train_set"],
                 statistics=checked.outputs["report"],
                 pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
             ),
@@ -82,7 +94,7 @@ def build_training_pipeline(
                 summary=ingested.outputs["Output"],
                 run_id=trained.outputs["run_id"],
                 model=trained.outputs["model"],
-                test=ingested.outputs["test"],
+                test=joined.outputs["test_set"],
             ),
             "evaluate",
         )

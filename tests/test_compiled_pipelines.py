@@ -25,7 +25,7 @@ def test_compiled_ir_loads_back_with_images_and_settings(repo, tmp_path: Path):
     [path] = compile_pipelines(cfg, tmp_path)
     component = load_component_from_file(str(path))
     assert component.name == "kfops-training"
-    assert set(component.component_spec.inputs) == {"config", "data_fingerprint"}
+    assert set(component.component_spec.inputs) == {"config", "data_config", "data_fingerprint"}
     text = path.read_text()
     assert "registry.example/kfops-gpu:1" in text
     assert "registry.example/kfops:1" in text

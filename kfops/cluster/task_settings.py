@@ -17,11 +17,14 @@ from kfops.errors import ConfigurationError
 
 COMPONENT_NAMES: tuple[str, ...] = (
     "ingest",
+    "features",
     "validate",
+    "tune",
     "train",
     "evaluate",
     "register",
     "promote",
+    "deploy",
 )
 """Components of the training pipeline, in pipeline order."""
 

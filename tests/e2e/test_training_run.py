@@ -15,7 +15,7 @@ def aliases(state: Path, model: str) -> dict[str, str]:
 
 pytestmark = pytest.mark.slow
 
-STEPS = ["ingest", "validate", "train", "evaluate", "register", "promote"]
+STEPS = ["ingest", "features", "validate", "train", "evaluate", "register", "promote"]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_bundled_example_trains_registers_and_promotes(churn_state):
 def test_rerun_is_served_from_cache(churn_state):
     state, first, second = churn_state
     assert second.code == 0, second.output
-    assert "cached: " + ", ".join(STEPS[:5]) in second.stdout
+    assert "cached: " + ", ".join(STEPS) in second.stdout
     assert aliases(state, "churn-classifier")["champion"] == "1"
     assert len(registry(state).search_model_versions("name = 'churn-classifier'")) == 1
 

@@ -1,0 +1,4 @@
+"""Feast in the training pipeline: open and apply the repo, materialize, build training sets.
+
+Modules import Feast (11-14 s cold); import them only when a ``features`` section is set.
+"""
