@@ -15,6 +15,7 @@ from components.ingest import component as ingest_c
 from components.promote import component as promote_c
 from components.register import component as register_c
 from components.train import component as train_c
+from components.tune import component as tune_c
 from components.validate import component as validate_c
 
 PIPELINE_NAME = "kfops-training"
@@ -37,8 +38,16 @@ def _no_settings(task: dsl.PipelineTask, component: str) -> None:
 def build_training_pipeline(
     image_for: ImageFor,
     task_settings: TaskSettings = _no_settings,
+    with_tuning: bool = False,
 ):
-    """Return the pipeline function with components built for the given images."""
+    """Return the pipeline function with components built for the given images.
+
+    ``with_tuning`` adds the tune step, whose best parameters flow into train. The graph
+    is chosen when the pipeline is built (from the config's ``tuning:`` section) rather
+    than by a ``dsl.If`` at run time: kfp.local cannot pick artifacts out of conditional
+    branches (``dsl.OneOf``), and a run without tuning then pays for no extra step.
+    """
+    tune = tune_c.build(image_for("tune"))
     ingest = ingest_c.build(image_for("ingest"))
     features = features_c.build(image_for("features"))
     validate = validate_c.build(image_for("validate"))
@@ -78,6 +87,19 @@ def build_training_pipeline(
             ),
             "validate",
         )
+        best_params: dict | dsl.PipelineParameterChannel = {}
+        if with_tuning:
+            tuned = named(
+                tune(
+                    config=config,
+                    summary=ingested.outputs["Output"],
+                    train=joined.outputs["train_set"],
+                    pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                ),
+                "tune",
+            )
+            tuned.after(checked)
+            best_params = tuned.outputs["best_params"]
         trained = named(
             train(
                 config=config,
@@ -85,6 +107,7 @@ def build_training_pipeline(
                 train=joined.outputs["train_set"],
                 statistics=checked.outputs["report"],
                 pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                params_override=best_params,
             ),
             "train",
         )

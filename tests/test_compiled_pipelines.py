@@ -22,7 +22,8 @@ def test_compiled_ir_loads_back_with_images_and_settings(repo, tmp_path: Path):
             "cluster.resources.train.memory_limit=4Gi",
         ],
     )
-    [path] = compile_pipelines(cfg, tmp_path)
+    path, tuned = compile_pipelines(cfg, tmp_path)
+    assert "comp-tune" in tuned.read_text() and "comp-tune" not in path.read_text()
     component = load_component_from_file(str(path))
     assert component.name == "kfops-training"
     assert set(component.component_spec.inputs) == {"config", "data_config", "data_fingerprint"}

@@ -14,6 +14,7 @@ def train(
     statistics: Input[Artifact],
     model: Output[Model],
     pipeline_run: str = "",
+    params_override: dict = {},  # noqa: B006 - KFP reads the default from the signature
 ) -> NamedTuple("TrainOutputs", run_id=str, model_uri=str):
     from collections import namedtuple
 
@@ -22,7 +23,13 @@ def train(
 
     with reported("train"):
         result = run_train(
-            config, summary, train.path, model.path, pipeline_run, statistics_dir=statistics.path
+            config,
+            summary,
+            train.path,
+            model.path,
+            pipeline_run,
+            statistics_dir=statistics.path,
+            params_override=params_override,
         )
     model.metadata.update({"mlflow_run_id": result.run_id, "mlflow_model_uri": result.model_uri})
     return namedtuple("TrainOutputs", ["run_id", "model_uri"])(result.run_id, result.model_uri)

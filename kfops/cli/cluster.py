@@ -51,9 +51,10 @@ def _host(cfg: KfopsConfig, host: str | None) -> str:
 
 
 def _compiled(cfg: KfopsConfig, tmp: str) -> Path:
-    from kfops.runners.compile import compile_pipelines
+    from kfops.runners.compile import compile_pipelines, pipeline_name_for
 
-    return compile_pipelines(cfg, Path(tmp))[0]
+    wanted = f"{pipeline_name_for(cfg)}.yaml"
+    return next(p for p in compile_pipelines(cfg, Path(tmp)) if p.name == wanted)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,9 +14,19 @@ COMPILED_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "compiled"
 
 def pipeline_factories():
     """Name -> builder of every pipeline kfops ships."""
+    from functools import partial
+
     from pipelines.training import build_training_pipeline
 
-    return {"training": build_training_pipeline}
+    return {
+        "training": build_training_pipeline,
+        "training-tuned": partial(build_training_pipeline, with_tuning=True),
+    }
+
+
+def pipeline_name_for(cfg: KfopsConfig) -> str:
+    """The compiled pipeline a config runs: with a tune step when it has a tuning section."""
+    return "training-tuned" if cfg.tuning is not None else "training"
 
 
 def compile_pipelines(cfg: KfopsConfig, out_dir: Path) -> list[Path]:
