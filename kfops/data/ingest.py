@@ -30,6 +30,7 @@ SUPPORTED = "CSV (.csv, .csv.gz) or Parquet (.parquet, .pq)"
 _EXTENSIONS = {".csv": DataFormat.CSV, ".parquet": DataFormat.PARQUET, ".pq": DataFormat.PARQUET}
 
 DatasetReader = Callable[[str, DataFormat], pd.DataFrame]
+REVISION_ATTR = "kfops.revision"
 
 
 def _format_of(path: Path, fmt: DataFormat) -> DataFormat:
@@ -65,8 +66,17 @@ def _read_local(uri: str, fmt: DataFormat) -> pd.DataFrame:
         ) from exc
 
 
-READERS: dict[str, DatasetReader] = {"": _read_local, "file": _read_local}
-"""URI scheme -> reader. Other stores (dvc://, s3://) plug in here with the same signature."""
+def _read_dvc(uri: str, fmt: DataFormat) -> pd.DataFrame:
+    from kfops.data.dvc_source import read_dvc  # builds on this module, so imported late
+
+    return read_dvc(uri, fmt)
+
+
+READERS: dict[str, DatasetReader] = {"": _read_local, "file": _read_local, "dvc": _read_dvc}
+"""URI scheme -> reader. Other stores (s3://) plug in here with the same signature.
+
+Readers of versioned stores put the revision they read in ``frame.attrs[REVISION_ATTR]``.
+"""
 
 
 def read_dataset(uri: str, fmt: DataFormat = DataFormat.AUTO) -> pd.DataFrame:
@@ -97,6 +107,18 @@ def dataset_digest(frame: pd.DataFrame) -> str:
         digest.update(f"{name}\x1f{dtype}\x1e".encode())
     rows = pd.util.hash_pandas_object(frame, index=False, categorize=True)
     digest.update(rows.to_numpy().astype("<u8").tobytes())
+    return digest.hexdigest()
+
+
+def schema_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of the column names and dtypes, in name order; the values do not count.
+
+    Two versions of a dataset share it while only rows change; a new, dropped, renamed or
+    retyped column changes it. Column order does not: models select columns by name.
+    """
+    digest = hashlib.sha256()
+    for name, dtype in sorted((str(name), str(dtype)) for name, dtype in frame.dtypes.items()):
+        digest.update(f"{name}\x1f{dtype}\x1e".encode())
     return digest.hexdigest()
 
 
@@ -266,6 +288,8 @@ class IngestSummary:
     train_rows: int
     test_rows: int
     source: str
+    schema_digest: str = ""
+    revision: str = ""  # the commit a versioned source (dvc://) was read at; "" for files
 
 
 def ingest(data_cfg: DataConfig, train_out: str, test_out: str) -> IngestSummary:
@@ -277,7 +301,8 @@ def ingest(data_cfg: DataConfig, train_out: str, test_out: str) -> IngestSummary
     source = data_cfg.path
     frame = read_dataset(source, data_cfg.format)
     task = check_dataset(frame, data_cfg, source)
-    digest = dataset_digest(frame)
+    digest, schema = dataset_digest(frame), schema_digest(frame)
+    revision = str(frame.attrs.get(REVISION_ATTR, ""))
     if data_cfg.timestamp_column:
         column = data_cfg.timestamp_column
         frame[column] = parse_timestamps(frame[column], column, source)
@@ -286,4 +311,6 @@ def ingest(data_cfg: DataConfig, train_out: str, test_out: str) -> IngestSummary
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         part.to_parquet(out, index=False)
     rows, columns = frame.shape
-    return IngestSummary(digest, rows, columns, task, len(train), len(test), source)
+    return IngestSummary(
+        digest, rows, columns, task, len(train), len(test), source, schema, revision
+    )

@@ -42,8 +42,14 @@ class LocalRun:
 def data_fingerprint(uri: str) -> str:
     """Content hash of a local dataset, so a changed file is never served from cache.
 
-    Remote URIs are fingerprinted by the URI itself (their ingest step digests the content).
+    dvc:// URIs are fingerprinted by the commit their revision resolves to (and the path),
+    so a moved branch is never served from cache. Other remote URIs are fingerprinted by
+    the URI itself (their ingest step digests the content).
     """
+    if uri.lower().startswith("dvc://"):
+        from kfops.data.dvc_source import dvc_fingerprint
+
+        return dvc_fingerprint(uri)
     path = Path(uri.removeprefix("file://"))
     if "://" in uri.removeprefix("file://") or not path.is_file():
         return hashlib.sha256(uri.encode()).hexdigest()
@@ -78,6 +84,7 @@ def run_pipeline_locally(
         raise DataError(
             f"{local_path}: file not found; pass --data with an existing CSV or Parquet file"
         )
+    fingerprint = data_fingerprint(cfg.data.path)  # a bad dvc:// revision fails here, cleanly
     state = Path(cfg.runtime.root)
     run_dir = _run_dir(state)
     pipeline_root = state / "pipeline_root"
@@ -113,7 +120,7 @@ def run_pipeline_locally(
                 task = pipeline(
                     config=config_to_dict(cfg),
                     data_config=data_config_to_dict(cfg),
-                    data_fingerprint=data_fingerprint(cfg.data.path),
+                    data_fingerprint=fingerprint,
                 )
         except Exception as exc:
             reported = read_error(error_file)

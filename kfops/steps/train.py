@@ -29,9 +29,10 @@ def _pip_requirements() -> list[str]:
 
 
 def dataset_tags(summary: dict[str, Any]) -> dict[str, str]:
+    rows = summary.get("rows", "")  # a KFP struct turns 300 into 300.0
     return {
         "kfops.dataset.digest": str(summary.get("digest", "")),
-        "kfops.dataset.rows": str(summary.get("rows", "")),
+        "kfops.dataset.rows": str(int(rows) if isinstance(rows, float) else rows),
         "kfops.dataset.schema_digest": str(summary.get("schema_digest", "")),
         "kfops.dataset.source": str(summary.get("source", "")),
         "kfops.dataset.revision": str(summary.get("revision", "")),
@@ -46,6 +47,7 @@ def run_train(
     model_path: str,
     pipeline_run: str = "",
     statistics_dir: str = "",
+    params_override: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Fit, save the model for later steps, and log params, data and model to MLflow.
 
@@ -61,6 +63,12 @@ def run_train(
     from kfops.registry.dataset_source import dataset_source
     from kfops.training.estimator import train_model
 
+    if params_override:
+        # Tuned values win over model.params; merged before parsing so that KFP's
+        # float-for-int numbers are restored like the rest of the config.
+        model = dict(config.get("model", {}))
+        model["params"] = {**model.get("params", {}), **params_override}
+        config = {**config, "model": model}
     cfg = config_from_dict(config)
     task = TaskType(summary["task"])
     frame = pd.read_parquet(train_path)
