@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -83,7 +84,8 @@ def run(
         cfg.runtime.caching = False
     console.print(f"[bold]{PIPELINE_NAME}[/] for project [bold]{cfg.project}[/] on {cfg.data.path}")
     progress = Console(file=sys.stdout, highlight=False)
-    result = run_pipeline_locally(cfg, build_training_pipeline, event_printer(progress))
+    factory = partial(build_training_pipeline, with_tuning=cfg.tuning is not None)
+    result = run_pipeline_locally(cfg, factory, event_printer(progress))
     summary = gather(cfg, result)
     if json_out:
         console.print_json(json.dumps(summary, default=str))
