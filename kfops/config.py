@@ -206,7 +206,10 @@ class ServingConfig(Strict):
     port: int = Field(8080, ge=0, le=65535)
     max_batch_size: int = Field(32, ge=1, description="Rows per model call.")
     max_wait_ms: float = Field(5.0, ge=0.0, description="Longest a request waits for company.")
-    workers: int = Field(1, ge=1, le=16, description="Inference threads.")
+    inference: Literal["process", "thread"] = Field(
+        "process", description="Run the model in child processes, or in threads of the server."
+    )
+    workers: int = Field(1, ge=1, le=16, description="Batches computed at once.")
     max_queue_rows: int = Field(4096, ge=1, description="Queued rows before answering 503.")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     nan_policy: Literal["reject", "allow"] = "reject"

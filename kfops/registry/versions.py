@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import tempfile
+from pathlib import Path
 
 from kfops.errors import RegistryError
 from kfops.registry.champion import CHALLENGER, CHAMPION, PromotionDecision, decide_promotion
+
+MODEL_SHA256_TAG = "kfops.model.sha256"
+"""Version tag: digest of the model's artifact files, checked by the server before unpickling."""
+_DOWNLOAD_MARKERS = frozenset({"registered_model_meta"})  # written by MLflow's downloader
 
 
 def _client():
@@ -22,6 +29,42 @@ def alias_version(model_name: str, alias: str) -> str | None:
         return _client().get_model_version_by_alias(model_name, alias).version
     except MlflowException:
         return None
+
+
+def artifact_sha256(directory: str | Path) -> str:
+    """One sha256 over every file under ``directory``: its relative path, then its bytes' digest.
+
+    Files are taken in sorted path order, so the digest depends on content and names only:
+    for ``MLmodel`` and ``model.pkl`` it is sha256(b"MLmodel\\0" + sha256(MLmodel) +
+    b"model.pkl\\0" + sha256(model.pkl)). The ``registered_model_meta`` file that MLflow
+    writes when it downloads a registered version is not part of the artifact and is skipped.
+    """
+    root = Path(directory)
+    total = hashlib.sha256()
+    files = (p for p in root.rglob("*") if p.is_file())
+    for path in sorted(p for p in files if p.relative_to(root).as_posix() not in _DOWNLOAD_MARKERS):
+        total.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with path.open("rb") as handle:
+            total.update(hashlib.file_digest(handle, "sha256").digest())
+    return total.hexdigest()
+
+
+def _record_model_digest(client, model_name: str, version: str) -> None:
+    """Hash the version's artifacts as the registry serves them and tag the version."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory(prefix="kfops-digest-") as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{model_name}/{version}", dst_path=tmp
+            )
+        except (MlflowException, OSError) as exc:
+            raise RegistryError(
+                f"registry: cannot read the artifacts of '{model_name}' v{version} to record "
+                f"their digest: {str(exc).splitlines()[0]}; check the artifact store"
+            ) from exc
+        client.set_model_version_tag(model_name, version, MODEL_SHA256_TAG, artifact_sha256(local))
 
 
 def version_score(model_name: str, version: str, metric: str) -> float:
@@ -66,6 +109,7 @@ def register_challenger(
             f"registry: cannot register {model_uri} as '{model_name}': {str(exc).splitlines()[0]}"
         ) from exc
     version = str(mv.version)
+    _record_model_digest(client, model_name, version)
     decision = decide_promotion(metric, score, champion_score, min_improvement, champion_version)
     client.set_registered_model_alias(model_name, CHALLENGER, version)
     tags = {

@@ -1,0 +1,473 @@
+"""Serving benchmark: one RandomForest behind four servers, measured in one run.
+
+    .venv/bin/python benchmarks/serving.py [--duration 8] [--skip-mlserver]
+
+(a) bare ``predict`` of one row in a loop (in this process; at concurrency 32, 32 threads);
+(b) a plain ``kserve.Model`` on kserve's stock ModelServer, no batching;
+(c) the kfops server (``kfops serve``): V1, and V2 as an extra row;
+(d) MLServer 1.7.1 with mlserver-sklearn and adaptive batching (32 rows, 5 ms), from its
+    own virtualenv (``uv sync --frozen --directory runtimes/mlserver``).
+
+The model: 100 trees trained here on examples/churn/data/churn.csv, inside a
+scikit-learn-only pipeline (median imputer, one-hot encoder) so that every server can
+unpickle it. Every server binds 127.0.0.1. Load comes from ``wrk`` when it is installed
+(Debian: ``apt-get install wrk``), else from a bounded Python thread pool. Each load run
+lasts ``--duration`` seconds after a short warm-up; the table compares against (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "examples" / "churn" / "data" / "churn.csv"
+MLSERVER_PYTHON = REPO / "runtimes" / "mlserver" / ".venv" / "bin" / "python"
+TARGET, DROPPED = "churned", ["customer_id", "event_timestamp"]
+MODEL = "churn"
+CONCURRENCY = (1, 32)
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+
+@dataclass
+class Result:
+    p50_ms: float
+    p99_ms: float
+    rps: float
+    errors: int = 0
+
+
+# -- the model -----------------------------------------------------------------------------
+
+
+def train(folder: Path) -> dict[str, Any]:
+    """Fit the forest; save it as an MLflow model (kfops) and as model.joblib (the others)."""
+    import joblib
+    import mlflow.sklearn
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from kfops.registry.versions import artifact_sha256
+
+    frame = pd.read_csv(DATA).drop(columns=DROPPED)
+    features = frame.drop(columns=[TARGET])
+    numeric = [c for c in features if features[c].dtype.kind in "if"]
+    text = [c for c in features if c not in numeric]
+    pipeline = Pipeline(
+        [
+            (
+                "prep",
+                ColumnTransformer(
+                    [
+                        ("num", SimpleImputer(strategy="median"), numeric),
+                        ("cat", OneHotEncoder(handle_unknown="ignore"), text),
+                    ]
+                ),
+            ),  # fmt: skip
+            ("forest", RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1)),
+        ]
+    )
+    pipeline.fit(features, frame[TARGET])
+    mlflow_dir = folder / "mlflow-model"
+    sample = features.head(5)
+    mlflow.sklearn.save_model(
+        pipeline,
+        str(mlflow_dir),
+        serialization_format="cloudpickle",
+        signature=infer_signature(sample, pipeline.predict(sample)),
+        pip_requirements=["scikit-learn"],
+    )
+    joblib.dump(pipeline, folder / "model.joblib")
+    row = json.loads(features.dropna().head(1).to_json(orient="records"))[0]
+    return {
+        "pipeline": pipeline,
+        "row": row,
+        "mlflow_dir": mlflow_dir,
+        "sha256": artifact_sha256(mlflow_dir),
+    }
+
+
+# -- load generation -------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def timed_threads(call: Callable[[], bool], concurrency: int, seconds: float) -> Result:
+    """Each thread calls ``call`` in a loop until the time is up; latencies of all calls."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def worker() -> None:
+        mine, bad = [], 0
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            ok = call()
+            mine.append(time.perf_counter() - started)
+            bad += not ok
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return Result(
+        _percentile(latencies, 0.5) * 1000,
+        _percentile(latencies, 0.99) * 1000,
+        len(latencies) / elapsed,
+        errors[0],
+    )
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: float) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = {json.dumps(json.dumps(body))}\n"
+        )
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
+             "-s", script.name, url],
+            capture_output=True, text=True, timeout=seconds + 60, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if not (p50 and p99 and rps):
+        raise SystemExit(f"benchmark: cannot read wrk's output:\n{out}")
+    failed = int(bad.group(1)) if bad else 0
+    failed += sum(int(n) for n in errors.groups()) if errors else 0
+    return Result(_ms(p50.group(1)), _ms(p99.group(1)), float(rps.group(1)), failed)
+
+
+def http_load(url: str, body: dict[str, Any], concurrency: int, seconds: float) -> Result:
+    if shutil.which("wrk"):
+        return wrk(url, body, concurrency, seconds)
+    import httpx
+
+    local = threading.local()
+
+    def call() -> bool:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=10)
+        return local.client.post(url, json=body).status_code == 200
+
+    return timed_threads(call, concurrency, seconds)
+
+
+# -- servers ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server process; ``with`` waits until ``ready_url`` answers 200, then stops it."""
+
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        ready_url: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ):
+        self.name, self.command, self.ready_url = name, command, ready_url
+        self.env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **(env or {})}
+        self.cwd = cwd
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed with the server)
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Server:
+        import httpx
+
+        self.process = subprocess.Popen(
+            self.command, stdout=self.log, stderr=subprocess.STDOUT, text=True, env=self.env,
+            cwd=self.cwd, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if httpx.get(self.ready_url, timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        self.log.seek(0)
+        output = self.log.read()[-3000:]
+        self.__exit__()
+        raise SystemExit(f"benchmark: {self.name} did not start:\n{output}")
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.process is not None and self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                    self.process.wait(timeout=10)
+        finally:
+            self.log.close()
+
+
+def serve_plain(port: int, model_path: str) -> None:
+    """Subprocess entry for (b): a plain kserve.Model on the stock ModelServer.
+
+    Stock except for the address: kserve's REST server binds 0.0.0.0, so its uvicorn
+    config is pointed at 127.0.0.1; gRPC (which would bind all addresses) is off.
+    """
+    import joblib
+    import pandas as pd
+
+    from kfops.serving.kserve_import import Model, ModelServer, kserve
+
+    class LoopbackRESTServer(kserve.protocol.rest.server.RESTServer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.config.host = "127.0.0.1"
+
+    class PlainModel(Model):
+        def load(self) -> bool:
+            self.model = joblib.load(model_path)
+            self.ready = True
+            return True
+
+        def predict(self, payload: dict[str, Any], headers: Any = None) -> dict[str, Any]:
+            return {"predictions": self.model.predict(pd.DataFrame(payload["instances"])).tolist()}
+
+    kserve.model_server.RESTServer = LoopbackRESTServer
+    model = PlainModel(MODEL)
+    model.load()
+    ModelServer(http_port=port, enable_grpc=False).start([model])
+
+
+def mlserver_folder(folder: Path, port: int) -> Path:
+    root = folder / "mlserver"
+    (root / MODEL).mkdir(parents=True)
+    shutil.copy(folder / "model.joblib", root / MODEL / "model.joblib")
+    settings = {
+        "host": "127.0.0.1",
+        "http_port": port,
+        "grpc_port": free_port(),
+        "metrics_port": free_port(),
+    }
+    (root / "settings.json").write_text(json.dumps(settings))
+    model = {
+        "name": MODEL,
+        "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": "./model.joblib"},
+        "max_batch_size": 32,
+        "max_batch_time": 0.005,
+    }
+    (root / MODEL / "model-settings.json").write_text(json.dumps(model))
+    return root
+
+
+def v2_body(row: dict[str, Any], pandas: bool = False) -> dict[str, Any]:
+    def datatype(value: Any) -> str:
+        return (
+            "INT64" if isinstance(value, int) else "FP64" if isinstance(value, float) else "BYTES"
+        )
+
+    body: dict[str, Any] = {
+        "inputs": [
+            {"name": k, "shape": [1], "datatype": datatype(v), "data": [v]} for k, v in row.items()
+        ]
+    }
+    if pandas:
+        body["parameters"] = {"content_type": "pd"}
+    return body
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def check_answer(url: str, body: dict[str, Any], name: str) -> None:
+    import httpx
+
+    response = httpx.post(url, json=body, timeout=30)
+    if response.status_code != 200:
+        raise SystemExit(
+            f"benchmark: {name} answered {response.status_code}: {response.text[:500]}"
+        )
+
+
+def measure(name: str, url: str, body: dict[str, Any], seconds: float, results: dict) -> None:
+    check_answer(url, body, name)
+    http_load(url, body, 8, min(2.0, seconds))  # warm-up
+    for concurrency in CONCURRENCY:
+        results[(name, concurrency)] = http_load(url, body, concurrency, seconds)
+        print(f"  {name} c={concurrency}: {results[(name, concurrency)]}", flush=True)
+
+
+def mean_batch(base: str) -> float:
+    import httpx
+
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    found = dict(re.findall(r"^kfops_serving_batch_requests_(sum|count)\{.*\} (\S+)$", text, re.M))
+    return float(found.get("sum", 0)) / max(float(found.get("count", 1)), 1.0)
+
+
+def run(seconds: float, skip_mlserver: bool) -> dict[tuple[str, int], Result]:
+    import pandas as pd
+
+    results: dict[tuple[str, int], Result] = {}
+    with tempfile.TemporaryDirectory(prefix="kfops-bench-") as tmp:
+        folder = Path(tmp)
+        print("training the forest (100 trees)...", flush=True)
+        model = train(folder)
+        row, pipeline = model["row"], model["pipeline"]
+        frame = pd.DataFrame([row])
+        pipeline.predict(frame)
+
+        def bare() -> bool:
+            pipeline.predict(frame)
+            return True
+
+        for concurrency in CONCURRENCY:
+            results[("(a) bare predict", concurrency)] = timed_threads(bare, concurrency, seconds)
+            print(
+                f"  (a) c={concurrency}: {results[('(a) bare predict', concurrency)]}", flush=True
+            )
+
+        v1 = {"instances": [row]}
+        port = free_port()
+        plain = [sys.executable, __file__, "--serve-plain", str(port), str(folder / "model.joblib")]
+        with Server("(b) plain kserve.Model", plain, f"http://127.0.0.1:{port}/v1/models/{MODEL}"):
+            measure(
+                "(b) plain kserve.Model",
+                f"http://127.0.0.1:{port}/v1/models/{MODEL}:predict",
+                v1,
+                seconds,
+                results,
+            )
+
+        port = free_port()
+        kfops = [str(Path(sys.executable).parent / "kfops"), "serve", "--model", str(model["mlflow_dir"]),
+                 "--sha256", model["sha256"], "--port", str(port), "--name", MODEL]  # fmt: skip
+        settings = {"max_batch_size": 32, "max_wait_ms": 5.0, "workers": 1}
+        env = {"KFOPS_SERVING": json.dumps(settings)}
+        with Server(
+            "(c) kfops", kfops, f"http://127.0.0.1:{port}/v2/health/ready", env=env, cwd=folder
+        ):
+            base = f"http://127.0.0.1:{port}"
+            measure("(c) kfops V1", f"{base}/v1/models/{MODEL}:predict", v1, seconds, results)
+            measure(
+                "(c) kfops V2", f"{base}/v2/models/{MODEL}/infer", v2_body(row), seconds, results
+            )
+            print(f"  (c) mean requests per model call over both runs: {mean_batch(base):.1f}")
+
+        if skip_mlserver:
+            return results
+        if not MLSERVER_PYTHON.is_file():
+            print("(d) skipped: run `uv sync --frozen --directory runtimes/mlserver` first")
+            return results
+        port = free_port()
+        root = mlserver_folder(folder, port)
+        mlserver = [str(MLSERVER_PYTHON.parent / "mlserver"), "start", str(root)]
+        with Server(
+            "(d) MLServer", mlserver, f"http://127.0.0.1:{port}/v2/models/{MODEL}/ready", cwd=root
+        ):
+            url = f"http://127.0.0.1:{port}/v2/models/{MODEL}/infer"
+            measure("(d) MLServer", url, v2_body(row, pandas=True), seconds, results)
+    return results
+
+
+def report(results: dict[tuple[str, int], Result]) -> None:
+    names = list(dict.fromkeys(name for name, _ in results))
+    baseline = "(b) plain kserve.Model"
+    print()
+    print(
+        f"{'server':<24} {'conc':>4} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'x (b) req/s':>11} {'errors':>6}"
+    )
+    for name in names:
+        for concurrency in CONCURRENCY:
+            r = results.get((name, concurrency))
+            if r is None:
+                continue
+            base = results.get((baseline, concurrency))
+            ratio = f"{r.rps / base.rps:.2f}" if base and base.rps else "-"
+            print(
+                f"{name:<24} {concurrency:>4} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.rps:>8.1f} {ratio:>11} {r.errors:>6}"
+            )
+    kfops32, plain32 = results.get(("(c) kfops V1", 32)), results.get((baseline, 32))
+    kfops1, bare1 = results.get(("(c) kfops V1", 1)), results.get(("(a) bare predict", 1))
+    if kfops32 and plain32 and kfops1 and bare1:
+        print()
+        throughput = kfops32.rps / plain32.rps
+        print(
+            f"bar 1: (c) >= 5x (b) req/s at c=32 ........ {throughput:.1f}x  {'met' if throughput >= 5 else 'NOT met'}"
+        )
+        print(
+            f"bar 2: (c) p99 < 50 ms at c=32 ............ {kfops32.p99_ms:.1f} ms  {'met' if kfops32.p99_ms < 50 else 'NOT met'}"
+        )
+        gap = kfops1.p50_ms - bare1.p50_ms
+        print(
+            f"bar 3: (c) p50 within 2 ms of (a) at c=1 .. +{gap:.2f} ms  {'met' if gap <= 2 else 'NOT met'}"
+        )
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-plain":
+        serve_plain(int(sys.argv[2]), sys.argv[3])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="Seconds per load run.")
+    parser.add_argument("--skip-mlserver", action="store_true")
+    args = parser.parse_args()
+    load = "wrk" if shutil.which("wrk") else "python threads (install wrk for lighter load)"
+    print(
+        f"load generator: {load}; {os.cpu_count()} cores; {args.duration:g} s per run", flush=True
+    )
+    report(run(args.duration, args.skip_mlserver))
+
+
+if __name__ == "__main__":
+    main()

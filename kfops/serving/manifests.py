@@ -1,0 +1,215 @@
+"""The InferenceService of a model version, built with the kserve SDK's model classes. Pure.
+
+Two runtimes: ``kfops`` runs this package's server in the kfops image (digest check,
+signature checks, batching, metrics, inference log); ``sklearn`` hands a plain MLflow
+scikit-learn model (no kfops code in its pickle) to KServe's standard runtime, which
+checks nothing, so KServe's own payload logger is switched on for it instead.
+
+Two modes: ``Serverless`` (Knative: scales on concurrency or rps, to zero if allowed) and
+``RawDeployment`` (a Deployment and an HPA: scales on cpu or memory). Containers run as
+a non-root user with a read-only root filesystem, no privilege escalation, no Linux
+capabilities and the runtime's seccomp profile; /tmp is an emptyDir.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kfops.config import ServingConfig
+from kfops.errors import ConfigurationError
+
+API_VERSION = "serving.kserve.io/v1beta1"
+KIND = "InferenceService"
+PORT = 8080
+CONTAINER = "kserve-container"
+MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+SERVING_ENV = "KFOPS_SERVING"  # the serving section as JSON, read by `kfops serve`
+_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """Everything the manifest needs, resolved from the config and the registry."""
+
+    name: str
+    namespace: str
+    model_name: str
+    model_version: str
+    sha256: str
+    image: str
+    tracking_uri: str | None
+    storage_uri: str | None = None
+    settings: ServingConfig = field(default_factory=ServingConfig)
+
+
+def service_name(model_name: str) -> str:
+    """A DNS-1035 name Knative can suffix: ``Churn_Classifier`` -> ``churn-classifier``."""
+    name = re.sub(r"[^a-z0-9-]+", "-", model_name.lower()).strip("-")
+    name = name if name[:1].isalpha() else f"m-{name}"
+    return name[:45].rstrip("-")
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigurationError(
+            f"serving.service_name: '{name}' is not a DNS-1035 label of at most 45 characters "
+            "(Knative appends -predictor-00001); use lowercase letters, digits and '-'"
+        )
+    return name
+
+
+def _scaling(settings: ServingConfig) -> dict[str, Any]:
+    scaling = settings.autoscaling
+    raw = settings.deployment_mode == "RawDeployment"
+    if raw and scaling.metric in ("concurrency", "rps"):
+        raise ConfigurationError(
+            f"serving.autoscaling.metric: RawDeployment scales with an HPA on cpu or memory, "
+            f"not {scaling.metric}; set metric: cpu, or deployment_mode: Serverless"
+        )
+    if raw and scaling.min_replicas == 0:
+        raise ConfigurationError(
+            "serving.autoscaling.min_replicas: 0 needs Serverless mode (scale to zero); "
+            "set it to 1 or more for RawDeployment"
+        )
+    return {
+        "min_replicas": scaling.min_replicas,
+        "max_replicas": scaling.max_replicas,
+        "scale_metric": scaling.metric,
+        "scale_target": scaling.target,
+    }
+
+
+def _security(client: Any) -> tuple[Any, Any]:
+    container = client.V1SecurityContext(
+        run_as_non_root=True,
+        run_as_user=1000,
+        run_as_group=1000,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=client.V1Capabilities(drop=["ALL"]),
+        seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
+    )
+    pod = client.V1PodSecurityContext(
+        run_as_non_root=True,
+        fs_group=1000,
+        seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
+    )
+    return container, pod
+
+
+def _resources(client: Any, settings: ServingConfig) -> Any:
+    r = settings.resources
+    return client.V1ResourceRequirements(
+        requests={"cpu": r.cpu_request, "memory": r.memory_request},
+        limits={"cpu": r.cpu_limit, "memory": r.memory_limit},
+    )
+
+
+def _kfops_container(spec: DeploymentSpec, client: Any, security: Any) -> Any:
+    settings = spec.settings
+    env = {
+        SERVING_ENV: json.dumps(
+            settings.model_dump(mode="json", exclude_none=True), sort_keys=True
+        ),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "HOME": "/tmp",
+    }
+    if spec.tracking_uri:
+        env["MLFLOW_TRACKING_URI"] = spec.tracking_uri
+    probe = client.V1Probe(
+        http_get=client.V1HTTPGetAction(path="/v2/health/ready", port=PORT),
+        period_seconds=10,
+    )
+    return client.V1Container(
+        name=CONTAINER,
+        image=spec.image,
+        command=["kfops"],
+        # The pod's network namespace is the boundary: bind all of its addresses.
+        args=[
+            "serve",
+            "--model",
+            f"models:/{spec.model_name}/{spec.model_version}",
+            "--sha256",
+            spec.sha256,
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(PORT),
+        ],
+        env=[client.V1EnvVar(name=k, value=v) for k, v in env.items()],
+        ports=[client.V1ContainerPort(container_port=PORT, protocol="TCP")],
+        resources=_resources(client, settings),
+        security_context=security,
+        readiness_probe=probe,
+        volume_mounts=[client.V1VolumeMount(name="tmp", mount_path="/tmp")],
+    )
+
+
+def inference_service(spec: DeploymentSpec) -> dict[str, Any]:
+    """The InferenceService as a plain dict, ready for server-side apply or YAML."""
+    import kubernetes.client as client
+
+    from kfops.serving.kserve_import import kserve
+
+    settings = spec.settings
+    container_security, pod_security = _security(client)
+    labels = {
+        "app.kubernetes.io/name": spec.name,
+        "app.kubernetes.io/component": "model-server",
+        "app.kubernetes.io/part-of": "kfops",
+        "kfops.io/model-version": spec.model_version,
+        "kfops.io/variant": settings.variant,
+    }
+    predictor: dict[str, Any] = {
+        **_scaling(settings),
+        "service_account_name": settings.service_account,
+        "automount_service_account_token": False,
+        "security_context": pod_security,
+        "labels": labels,
+        "annotations": {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(PORT),
+            "prometheus.io/path": "/metrics",
+        },
+    }
+    if settings.runtime == "kfops":
+        predictor["containers"] = [_kfops_container(spec, client, container_security)]
+        predictor["volumes"] = [
+            client.V1Volume(name="tmp", empty_dir=client.V1EmptyDirVolumeSource())
+        ]
+    else:
+        if not spec.storage_uri:
+            raise ConfigurationError(
+                "serving.runtime sklearn needs the model's storage URI (s3://, gs://, pvc://); "
+                "register the model in an artifact store the cluster can read"
+            )
+        predictor["model"] = kserve.V1beta1ModelSpec(
+            model_format=kserve.V1beta1ModelFormat(name="sklearn"),
+            storage_uri=spec.storage_uri,
+            protocol_version="v2",
+            resources=_resources(client, settings),
+            security_context=container_security,
+        )
+        if settings.inference_log.url:
+            predictor["logger"] = kserve.V1beta1LoggerSpec(
+                mode="all", url=settings.inference_log.url
+            )
+    isvc = kserve.V1beta1InferenceService(
+        api_version=API_VERSION,
+        kind=KIND,
+        metadata=client.V1ObjectMeta(
+            name=spec.name,
+            namespace=spec.namespace,
+            labels=labels,
+            annotations={
+                MODE_ANNOTATION: settings.deployment_mode,
+                "kfops.io/model": spec.model_name,
+                "kfops.io/model-sha256": spec.sha256,
+            },
+        ),
+        spec=kserve.V1beta1InferenceServiceSpec(predictor=kserve.V1beta1PredictorSpec(**predictor)),
+    )
+    return kserve.ApiClient().sanitize_for_serialization(isvc)
