@@ -205,7 +205,7 @@ class ServingConfig(Strict):
     variant: str = Field("champion", description="Label on metrics and logs: champion, canary...")
     port: int = Field(8080, ge=0, le=65535)
     max_batch_size: int = Field(32, ge=1, description="Rows per model call.")
-    max_wait_ms: float = Field(5.0, ge=0.0, description="Longest a request waits for company.")
+    max_wait_ms: float = Field(25.0, ge=0.0, description="Longest a request waits for company.")
     inference: Literal["process", "thread"] = Field(
         "process", description="Run the model in child processes, or in threads of the server."
     )

@@ -35,8 +35,9 @@ log "main environment (.venv)"
 log "TFDV runtime (runtimes/tfdv/.venv)"
 "${UV[@]}" sync --frozen --quiet --python "$PYTHON" --directory runtimes/tfdv
 
-# Servers the tests start on 127.0.0.1 (Debian packages): Redis for the Feast online store.
-SYSTEM_PACKAGES=(redis-server)
+# Debian packages: Redis for the Feast online store (tests start it on 127.0.0.1), and wrk,
+# the load generator of benchmarks/serving.py.
+SYSTEM_PACKAGES=(redis-server wrk)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -74,7 +74,11 @@ def _settings(
         except ValidationError as exc:
             raise ConfigurationError(f"{SERVING_ENV}: not a serving section: {exc}") from exc
     cfg = resolve_config(config, overrides=overrides)
-    return cfg, cfg.serving or ServingConfig()
+    settings = cfg.serving or ServingConfig()
+    log_path = settings.inference_log.path
+    if log_path and cfg.base_dir and "://" not in log_path and not Path(log_path).is_absolute():
+        settings.inference_log.path = str(Path(cfg.base_dir) / log_path)  # relative to the file
+    return cfg, settings
 
 
 def register(app: typer.Typer) -> None:

@@ -15,10 +15,13 @@ Each worker (one inference thread) repeats:
 4. run them as one call in its thread; when that call fails, split the batch in halves
    and retry, so a bad request fails itself and not its neighbours.
 
-Worked example (max_batch_rows 32, max_wait 5 ms): alone at concurrency 1 the previous
-batch had 1 row, so a request is dispatched at once, with no added latency. Under load the
-previous batch had 32 rows; with 12 requests queued when the worker frees up, it waits
-until 20 more arrive or the oldest has waited 5 ms.
+Worked example (max_batch_rows 32, max_wait 25 ms): alone at concurrency 1 the previous
+batch had 1 row, so a request is dispatched at once, with no added latency. Under load
+from 32 clients the previous batch had 32 rows; its clients send their next requests as
+their answers arrive, so with 12 of them queued when the worker frees up, it waits until
+the other 20 are in or the oldest has waited 25 ms. Taking the 12 at once instead would
+split the clients into two groups that take turns, each request waiting for the other
+group's model call as well as its own.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ class AdaptiveBatcher(Generic[T, R]):
         run: Callable[[list[T]], list[R]],
         *,
         max_batch_rows: int = 32,
-        max_wait_s: float = 0.005,
+        max_wait_s: float = 0.025,
         workers: int = 1,
         max_queue_rows: int = 4096,
     ) -> None:

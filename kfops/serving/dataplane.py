@@ -67,7 +67,7 @@ class Prediction:
 @dataclass(frozen=True, slots=True)
 class BatchSettings:
     max_batch_rows: int = 32
-    max_wait_s: float = 0.005
+    max_wait_s: float = 0.025
     workers: int = 1
     max_queue_rows: int = 4096
 
@@ -124,6 +124,8 @@ class DataPlane:
         rows = request.rows
         if request.columns is not None:
             if keys and request.columns and request.columns.keys() <= keys:
+                if len({len(values) for values in request.columns.values()}) > 1:
+                    raise InputError("entity key columns differ in length; send one key per row")
                 names = list(request.columns)
                 rows = [
                     dict(zip(names, values, strict=True))

@@ -22,12 +22,6 @@ class InputError(ServingError):
     http_status = 422
 
 
-class UnknownModelError(ServingError):
-    """The request names a model this server does not serve."""
-
-    http_status = 404
-
-
 class PayloadTooLargeError(ServingError):
     """The body is bigger than ``serving.max_body_bytes``."""
 

@@ -2,9 +2,9 @@
 
 kserve's stock server binds 0.0.0.0, adds a timing middleware that logs every request,
 and exposes model load/unload endpoints; this one builds its own FastAPI application per
-server with kserve's V1 and V2 endpoint handlers, a single middleware (body size limit
-and request metrics), and one exception handler that maps every error through
-:func:`kfops.serving.errors.http_error`.
+server: kserve's handlers for health, readiness, model lists and metadata (and for V1
+requests wrapped in CloudEvents), lean translating routes for V1 predict and V2 infer, the
+REST edge of :mod:`kfops.serving.rest`, and no gRPC.
 
 Shutdown (SIGTERM, SIGINT or :meth:`KfopsModelServer.stop`): uvicorn stops accepting,
 lets in-flight requests finish (up to ``grace_period`` seconds), then the data plane
@@ -22,145 +22,27 @@ import time
 import warnings
 from typing import Any
 
-import orjson
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi import Path as FastAPIPath
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
 
-from kfops.errors import KfopsError, ServingError
-from kfops.serving.errors import PayloadTooLargeError, RequestError, http_error
-from kfops.serving.kserve_import import (
-    ModelServer,
-    V1Endpoints,
-    V2Endpoints,
-    kserve_errors,
-)
+from kfops.errors import ServingError
+from kfops.serving.kserve_import import ModelServer, V1Endpoints, V2Endpoints, kserve_errors
 from kfops.serving.model import KfopsModel
 from kfops.serving.openapi import v1_request_body, v2_request_body
+from kfops.serving.rest import (
+    HANDLED,
+    JSONResponse,
+    ServingMiddleware,
+    error_response,
+    is_cloudevent,
+    parse_json,
+)
 
 log = logging.getLogger(__name__)
 
 
-class JSONResponse(Response):
-    """orjson-encoded JSON (FastAPI deprecates its JSONResponse)."""
-
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
 LOOPBACK = "127.0.0.1"
-_HANDLED = (
-    KfopsError,
-    RequestValidationError,
-    kserve_errors.InvalidInput,
-    kserve_errors.ModelNotFound,
-    kserve_errors.ModelNotReady,
-    kserve_errors.ServerNotReady,
-    kserve_errors.ServerNotLive,
-    kserve_errors.UnsupportedProtocol,
-    NotImplementedError,
-    Exception,
-)
-
-
-async def _error_response(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, HTTPException):  # unknown route, wrong method
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
-    status, message = http_error(exc)
-    if status >= 500:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"error": message}, status_code=status)
-
-
-_JSON_TYPES = ("application/json", "application/cloudevents+json", "text/plain", "")
-
-
-def _cloudevent(request: Request) -> bool:
-    headers = request.headers
-    return "ce-specversion" in headers or headers.get("content-type", "").startswith(
-        "application/cloudevents+json"
-    )
-
-
-def _json(body: bytes, request: Request) -> Any:
-    """The parsed body; anything but JSON is a 400 naming the problem."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in _JSON_TYPES and not media.endswith("+json"):
-        raise RequestError(f"content-type '{media}' is not JSON; send application/json")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise RequestError(f"the body is not JSON: {exc}") from None
-
-
-class ServingMiddleware:
-    """Refuses bodies over the limit and counts inference requests by protocol and status."""
-
-    def __init__(self, app: Any, model: KfopsModel, max_body_bytes: int) -> None:
-        self.app = app
-        self.model = model
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        path: str = scope["path"]
-        protocol = "v1" if path.endswith(":predict") else "v2" if path.endswith("/infer") else ""
-        status = 500
-
-        async def send_status(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            declared = self._declared_length(scope)
-            if declared > self.max_body_bytes:
-                raise PayloadTooLargeError(self._too_large(declared))
-            await self.app(scope, self._limited(receive), send_status)
-        except (PayloadTooLargeError, RequestError) as exc:  # raised before the app ran
-            response = JSONResponse({"error": exc.message}, status_code=exc.http_status)
-            await response(scope, receive, send_status)
-        finally:
-            if protocol and f"/models/{self.model.name}" in path:
-                metrics = self.model.dataplane.metrics
-                metrics.observe_request(protocol, status, time.perf_counter() - started)
-
-    def _declared_length(self, scope: dict[str, Any]) -> int:
-        for key, value in scope["headers"]:
-            if key == b"content-length":
-                try:
-                    return int(value)
-                except ValueError:
-                    raise RequestError(f"content-length {value!r} is not a number") from None
-        return 0
-
-    def _too_large(self, size: int) -> str:
-        return (
-            f"the body has {size} bytes, over the limit of {self.max_body_bytes} "
-            "(serving.max_body_bytes); send fewer rows per request"
-        )
-
-    def _limited(self, receive: Any) -> Any:
-        received = 0
-
-        async def limited() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise PayloadTooLargeError(self._too_large(received))
-            return message
-
-        return limited
 
 
 class KfopsModelServer(ModelServer):
@@ -213,16 +95,16 @@ class KfopsModelServer(ModelServer):
         served = FastAPIPath(json_schema_extra={"enum": [model.name]})
 
         async def predict(request: Request, model_name: str = served) -> Response:
-            if _cloudevent(request):  # kserve's handler unwraps CloudEvents
+            if is_cloudevent(request):  # kserve's handler unwraps CloudEvents
                 return await v1.predict(model_name, request)
             target = self._ready(model_name)
-            payload = _json(await request.body(), request)
+            payload = parse_json(await request.body(), request)
             request_id = request.headers.get("x-request-id", "")
             return JSONResponse(await target.infer_v1(payload, request_id))
 
         async def infer(request: Request, model_name: str = served) -> Response:
             target = self._ready(model_name)
-            return JSONResponse(await target.infer_v2(_json(await request.body(), request)))
+            return JSONResponse(await target.infer_v2(parse_json(await request.body(), request)))
 
         responses = {status: {"description": text} for status, text in _ERROR_STATUSES.items()}
         route = app.add_api_route
@@ -244,8 +126,8 @@ class KfopsModelServer(ModelServer):
             "/v2/models/{model_name}/infer", infer, methods=["POST"], response_model=None,
             responses=responses, openapi_extra=v2_request_body(model),
         )  # fmt: skip
-        for kind in (*_HANDLED, HTTPException):
-            app.add_exception_handler(kind, _error_response)
+        for kind in HANDLED:
+            app.add_exception_handler(kind, error_response)
         app.add_middleware(ServingMiddleware, model=model, max_body_bytes=self.max_body_bytes)
         return app
 

@@ -12,7 +12,6 @@ timestamp included) are optional: checked when sent, never passed on.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,14 +22,7 @@ import pandas as pd
 
 from kfops.errors import ServingError
 from kfops.serving.errors import InputError
-
-
-class Kind(StrEnum):
-    INTEGER = "integer"
-    NUMBER = "number"
-    TEXT = "text"
-    BOOLEAN = "boolean"
-    TIME = "time"
+from kfops.serving.values import Kind, clean, describe, problem, to_array
 
 
 class NanPolicy(StrEnum):
@@ -48,32 +40,6 @@ MLFLOW_KINDS: dict[str, Kind] = {
     "boolean": Kind.BOOLEAN,
     "datetime": Kind.TIME,
 }
-_ACCEPTS: dict[Kind, frozenset[type]] = {
-    Kind.INTEGER: frozenset({int}),
-    Kind.NUMBER: frozenset({int, float}),
-    Kind.TEXT: frozenset({str}),
-    Kind.BOOLEAN: frozenset({bool}),
-    Kind.TIME: frozenset({str}),
-}
-_EXPECTED = {
-    Kind.INTEGER: "an integer",
-    Kind.NUMBER: "a number",
-    Kind.TEXT: "a string",
-    Kind.BOOLEAN: "true or false",
-    Kind.TIME: "an ISO-8601 time string",
-}
-_INT64 = 2**63
-_FLOAT_MAX = 1.7976931348623157e308
-
-
-def describe(value: Any) -> str:
-    """``'abc' (a string)``: the value and its JSON type, for messages."""
-    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
-    kind = kinds.get(type(value)) or (
-        "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else "null"
-    )
-    shown = repr(value) if not isinstance(value, dict | list) else ""
-    return f"{shown} ({kind})" if shown and value is not None else kind
 
 
 @dataclass(frozen=True)
@@ -240,15 +206,15 @@ class InputSchema:
 
     def _check_values(self, col: Column, values: list[Any], per_row: bool) -> list[Any]:
         types = set(map(type, values))
-        if _clean(col.kind, types, values):
+        if clean(col.kind, types, values):
             return values
         allowed = self.nan_policy is NanPolicy.ALLOW or not col.required
         for number, value in enumerate(values):
-            problem = _problem(col.kind, value, allowed)
-            if problem:
+            found = problem(col.kind, value, allowed)
+            if found:
                 where = f"row {number}, column '{col.name}'" if per_row else f"column '{col.name}'"
                 where += "" if per_row else f", value {number}"
-                raise InputError(f"{where}: {problem}")
+                raise InputError(f"{where}: {found}")
         if col.kind is Kind.INTEGER and float in types:
             return [int(v) if type(v) is float and v == v else v for v in values]
         return values
@@ -267,64 +233,12 @@ class InputSchema:
                 if len(parts) == 1
                 else [v for part in parts for v in part.columns[name]]
             )
-            data[name] = _array(self._by_name[name].kind, values)
+            data[name] = to_array(self._by_name[name].kind, values)
         return data
 
     def frame(self, parts: Sequence[Features]) -> pd.DataFrame:
         """The batch as the DataFrame the model takes."""
         return pd.DataFrame(self.arrays(parts), copy=False)
-
-
-def _clean(kind: Kind, types: set[type], values: list[Any]) -> bool:
-    """The fast path: True when a whole column needs no value-by-value look."""
-    if not types <= _ACCEPTS[kind]:
-        return False
-    if kind is Kind.INTEGER:
-        return min(values) >= -_INT64 and max(values) < _INT64
-    if kind is Kind.NUMBER:
-        try:
-            return bool(np.isfinite(np.asarray(values, dtype=np.float64)).all())
-        except OverflowError:
-            return False
-    return True
-
-
-def _problem(kind: Kind, value: Any, missing_allowed: bool) -> str | None:
-    """What is wrong with one value, or None. ``None`` and NaN are missing values."""
-    kind_of = type(value)
-    if value is None or (kind_of is float and value != value):
-        if missing_allowed:
-            return None
-        return (
-            f"missing value ({'NaN' if value is not None else 'null'}); this server rejects "
-            f"missing values (serving.nan_policy: reject), send {_EXPECTED[kind]}"
-        )
-    if kind_of not in _ACCEPTS[kind] and not (kind is Kind.INTEGER and kind_of is float):
-        return f"expected {_EXPECTED[kind]}, got {describe(value)}"
-    if kind is Kind.INTEGER:
-        if kind_of is float and not value.is_integer():
-            return f"expected an integer, got {describe(value)}"
-        if not -_INT64 <= value < _INT64:
-            return f"{value!r} is out of the 64-bit integer range"
-    if kind is Kind.NUMBER:
-        if kind_of is float and not math.isfinite(value):
-            return f"expected a finite number, got {value!r}"
-        if kind_of is int and abs(value) > _FLOAT_MAX:
-            return f"{value!r} is out of the floating-point range"
-    return None
-
-
-def _array(kind: Kind, values: list[Any]) -> np.ndarray:
-    if kind is Kind.INTEGER:
-        try:
-            return np.asarray(values, dtype=np.int64)
-        except (TypeError, ValueError):  # a missing value: None or NaN
-            return np.asarray(values, dtype=np.float64)
-    if kind is Kind.NUMBER:
-        return np.asarray(values, dtype=np.float64)
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
 
 
 def entity_rows(rows: Any, entity_keys: frozenset[str]) -> list[dict[str, Any]] | None:

@@ -18,6 +18,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 def _child(inbox: Connection, outbox: Connection) -> None:
     """The child's loop: the estimator first, then one batch in, one output out."""
     import pandas as pd
+
+    # Ctrl-C reaches the whole process group; the parent decides when the child stops
+    # (after draining), by closing the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from kfops.serving.predictor import Predictor
 
