@@ -21,11 +21,11 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.support.http_server import Request, json_server
 
 API = "/apis/v2beta1"
 
@@ -111,35 +111,6 @@ class KfpApiEmulator:
         return {"experiments": found, "total_size": len(found)} if found else {}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    emulator: KfpApiEmulator  # set on a per-server subclass
-
-    def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
-        record = Recorded(
-            method=self.command,
-            path=parts.path,
-            query=parse_qs(parts.query),
-            body=body,
-            headers={k.lower(): v for k, v in self.headers.items()},
-        )
-        status, payload = self.emulator.handle(record)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = do_PATCH = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
-        pass
-
-
 @pytest.fixture
 def kfp_context(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Keep kfp.Client away from the developer's ~/.config/kfp and KF_PIPELINES_* settings."""
@@ -162,19 +133,21 @@ def kfp_context(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def kfp_api(kfp_context: None) -> Iterator[KfpApiEmulator]:
     """A running emulator; ``kfp_api.url`` is its base URL."""
     emulator = KfpApiEmulator()
-    handler = type("Handler", (_Handler,), {"emulator": emulator})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    emulator.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
+
+    def respond(request: Request) -> tuple[int, Any]:
+        return emulator.handle(
+            Recorded(
+                method=request.method,
+                path=request.path,
+                query=request.query,
+                body=request.json(),
+                headers=request.headers,
+            )
+        )
+
+    with json_server(respond) as url:
+        emulator.url = url
         yield emulator
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

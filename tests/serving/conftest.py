@@ -4,10 +4,8 @@ model server in a background thread serving its champion version on 127.0.0.1.""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pandas as pd
 import pytest
 
 from kfops.config import DataConfig, ModelConfig, ServingConfig, TaskType
+from tests.support.http_server import Request, json_server
 
 MODEL_NAME = "churn-serving"
 TARGET = "churned"
@@ -159,49 +158,22 @@ class RecordingServer:
     def __init__(self, respond=None) -> None:
         self.requests: list[Recorded] = []
         self.respond = respond or (lambda method, path: (200, {}))
-        outer = self
+        self.url = ""
+        self._server = json_server(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    body = raw
-                path, _, query = self.path.partition("?")
-                outer.requests.append(
-                    Recorded(
-                        self.command,
-                        path,
-                        query,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        body,
-                    )
-                )
-                status, payload = outer.respond(self.command, path)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = do_PUT = _handle
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    def _answer(self, request: Request) -> tuple[int, Any]:
+        try:
+            body = request.json()
+        except ValueError:
+            body = request.raw_body
+        self.requests.append(
+            Recorded(request.method, request.path, request.raw_query, request.headers, body)
         )
+        return self.respond(request.method, request.path)
 
     def __enter__(self) -> RecordingServer:
-        self._thread.start()
+        self.url = self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.__exit__(*exc)

@@ -14,20 +14,18 @@ so a test can walk it from Created through Running to Succeeded.
 from __future__ import annotations
 
 import copy
-import json
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
 
 from kfops.config import KfopsConfig, load_config
+from tests.support.http_server import Request, json_server
 
 REPO = Path(__file__).resolve().parents[2]
 CHURN = REPO / "examples" / "churn" / "data" / "churn.csv"
@@ -172,46 +170,18 @@ class KatibApiEmulator:
         return self._error(404, f"no route {record.method} {record.path}")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    emulator: KatibApiEmulator
-
-    def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        record = Recorded(
-            self.command, parts.path, parse_qs(parts.query), json.loads(raw) if raw else None
-        )
-        status, payload = self.emulator.handle(record)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def katib_api() -> Iterator[KatibApiEmulator]:
     emulator = KatibApiEmulator()
-    handler = type("Handler", (_Handler,), {"emulator": emulator})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    emulator.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
+
+    def respond(request: Request) -> tuple[int, Any]:
+        return emulator.handle(
+            Recorded(request.method, request.path, request.query, request.json())
+        )
+
+    with json_server(respond) as url:
+        emulator.url = url
         yield emulator
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
