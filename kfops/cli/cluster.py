@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,11 +52,23 @@ def _host(cfg: KfopsConfig, host: str | None) -> str:
     return chosen
 
 
-def _compiled(cfg: KfopsConfig, tmp: str) -> Path:
-    from kfops.runners.compile import compile_pipelines, pipeline_name_for
+@contextmanager
+def _package(cfg: KfopsConfig) -> Iterator[str]:
+    """The compiled pipeline this config runs, in a temporary file."""
+    from kfops.runners.compile import compile_pipeline, pipeline_name_for
 
-    wanted = f"{pipeline_name_for(cfg)}.yaml"
-    return next(p for p in compile_pipelines(cfg, Path(tmp)) if p.name == wanted)
+    with tempfile.TemporaryDirectory() as tmp:
+        yield str(compile_pipeline(cfg, pipeline_name_for(cfg), Path(tmp)))
+
+
+def _placement(cfg: KfopsConfig, host: str | None, experiment: str | None) -> dict[str, Any]:
+    """Where a run goes: KFP host, experiment, namespace and service account."""
+    return {
+        "host": _host(cfg, host),
+        "experiment": experiment or cfg.cluster.experiment or cfg.project,
+        "namespace": cfg.cluster.namespace,
+        "service_account": cfg.cluster.service_account,
+    }
 
 
 def register(app: typer.Typer) -> None:
@@ -100,15 +114,12 @@ def register(app: typer.Typer) -> None:
 
         cfg = resolve_config(config, overrides=set_)
         params = cluster_parameters(cfg)
-        with tempfile.TemporaryDirectory() as tmp:
+        with _package(cfg) as package:
             run_id = submit_run(
-                str(_compiled(cfg, tmp)),
-                _host(cfg, host),
-                experiment or cfg.cluster.experiment or cfg.project,
-                run_name or f"{cfg.project}-training",
-                params,
-                namespace=cfg.cluster.namespace,
-                service_account=cfg.cluster.service_account,
+                package_path=package,
+                run_name=run_name or f"{cfg.project}-training",
+                params=params,
+                **_placement(cfg, host, experiment),
             )
         console.print(f"submitted run {run_id}")
 
@@ -131,17 +142,14 @@ def register(app: typer.Typer) -> None:
         cron = parse_cron(cron)
         cfg = resolve_config(config, overrides=set_)
         params = cluster_parameters(cfg)
-        with tempfile.TemporaryDirectory() as tmp:
+        with _package(cfg) as package:
             job_id = schedule_run(
-                str(_compiled(cfg, tmp)),
-                _host(cfg, host),
-                experiment or cfg.cluster.experiment or cfg.project,
-                name or f"{cfg.project}-training-schedule",
-                cron,
-                params,
+                package_path=package,
+                job_name=name or f"{cfg.project}-training-schedule",
+                cron=cron,
+                params=params,
                 max_concurrency=max_concurrency,
                 no_catchup=not catchup,
-                namespace=cfg.cluster.namespace,
-                service_account=cfg.cluster.service_account,
+                **_placement(cfg, host, experiment),
             )
         console.print(f"scheduled recurring run {job_id} ({cron})")

@@ -22,6 +22,7 @@ import re
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +278,40 @@ def _experiment_id(client: Any, experiment: str, namespace: str | None) -> str:
     return found.experiment_id
 
 
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    client: Any
+    experiment_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+def _target(
+    package_path: str,
+    host: str,
+    experiment: str,
+    kind: str,
+    name: str,
+    params: dict[str, Any] | None,
+    namespace: str | None,
+    existing_token: str | None,
+) -> _Target:
+    """Check every argument, then connect and find (or create) the experiment.
+
+    Shared by submit and schedule: all checks come before the first request.
+    """
+    url = normalise_host(host)
+    experiment_name = check_name("experiment", experiment)
+    checked_name = check_name(kind, name)
+    arguments = build_parameters(read_pipeline_spec(package_path), params)
+    with _cluster_errors(url, "connect", namespace):
+        client = _connect(url, namespace, existing_token)
+    with _cluster_errors(url, f"find or create experiment '{experiment_name}'", namespace):
+        experiment_id = _experiment_id(client, experiment_name, namespace)
+    return _Target(url, client, experiment_id, checked_name, arguments)
+
+
 def submit_run(
     package_path: str,
     host: str,
@@ -303,21 +338,16 @@ def submit_run(
         ConfigurationError: bad host, names, package or parameters (no request is made).
         ClusterError: the API could not be reached or refused a request.
     """
-    url = normalise_host(host)
-    experiment_name = check_name("experiment", experiment)
-    name = check_name("run", run_name)
-    arguments = build_parameters(read_pipeline_spec(package_path), params)
-
-    with _cluster_errors(url, "connect", namespace):
-        client = _connect(url, namespace, existing_token)
-    with _cluster_errors(url, f"find or create experiment '{experiment_name}'", namespace):
-        experiment_id = _experiment_id(client, experiment_name, namespace)
+    target = _target(
+        package_path, host, experiment, "run", run_name, params, namespace, existing_token
+    )
+    url, name = target.url, target.name
     with _cluster_errors(url, f"create run '{name}'", namespace):
-        run = client.run_pipeline(
-            experiment_id=experiment_id,
+        run = target.client.run_pipeline(
+            experiment_id=target.experiment_id,
             job_name=name,
             pipeline_package_path=str(package_path),
-            params=arguments,
+            params=target.arguments,
             service_account=service_account,
         )
     if not getattr(run, "run_id", None):
@@ -351,23 +381,18 @@ def schedule_run(
     """
     schedule = parse_cron(cron)
     concurrency = check_max_concurrency(max_concurrency)
-    url = normalise_host(host)
-    experiment_name = check_name("experiment", experiment)
-    name = check_name("recurring run", job_name)
-    arguments = build_parameters(read_pipeline_spec(package_path), params)
-
-    with _cluster_errors(url, "connect", namespace):
-        client = _connect(url, namespace, existing_token)
-    with _cluster_errors(url, f"find or create experiment '{experiment_name}'", namespace):
-        experiment_id = _experiment_id(client, experiment_name, namespace)
+    target = _target(
+        package_path, host, experiment, "recurring run", job_name, params, namespace, existing_token
+    )
+    url, name = target.url, target.name
     with _cluster_errors(url, f"create recurring run '{name}'", namespace):
-        job = client.create_recurring_run(
-            experiment_id=experiment_id,
+        job = target.client.create_recurring_run(
+            experiment_id=target.experiment_id,
             job_name=name,
             cron_expression=schedule,
             max_concurrency=concurrency,
             no_catchup=bool(no_catchup),
-            params=arguments,
+            params=target.arguments,
             pipeline_package_path=str(package_path),
             enabled=True,
             service_account=service_account,

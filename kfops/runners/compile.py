@@ -29,21 +29,23 @@ def pipeline_name_for(cfg: KfopsConfig) -> str:
     return "training-tuned" if cfg.tuning is not None else "training"
 
 
-def compile_pipelines(cfg: KfopsConfig, out_dir: Path) -> list[Path]:
+def compile_pipeline(cfg: KfopsConfig, name: str, out_dir: Path) -> Path:
+    """Compile one shipped pipeline with the config's images and task settings."""
     from kfp import compiler
 
     check_component_names(cfg.cluster)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, factory in pipeline_factories().items():
-        pipeline = factory(
-            lambda component: image_for(component, cfg.cluster),
-            lambda task, component: apply_task_settings(task, component, cfg.cluster),
-        )
-        target = out_dir / f"{name}.yaml"
-        compiler.Compiler().compile(pipeline, str(target))
-        written.append(target)
-    return written
+    pipeline = pipeline_factories()[name](
+        lambda component: image_for(component, cfg.cluster),
+        lambda task, component: apply_task_settings(task, component, cfg.cluster),
+    )
+    target = out_dir / f"{name}.yaml"
+    compiler.Compiler().compile(pipeline, str(target))
+    return target
+
+
+def compile_pipelines(cfg: KfopsConfig, out_dir: Path) -> list[Path]:
+    return [compile_pipeline(cfg, name, out_dir) for name in pipeline_factories()]
 
 
 def stale_files(cfg: KfopsConfig, committed_dir: Path) -> list[str]:
