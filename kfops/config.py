@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from kfops.errors import ConfigurationError
+from kfops.rollout.spec import RolloutPlan
 
 CONFIG_FILENAME = "kfops.yaml"
 STATE_DIRNAME = ".kfops"
@@ -494,6 +495,7 @@ class KfopsConfig(Strict):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     tuning: TuningConfig | None = None
     serving: ServingConfig | None = None
+    rollout: RolloutPlan | None = None
     base_dir: str | None = Field(
         None, description="Directory of the config file; set by the loader."
     )

@@ -231,10 +231,13 @@ class TrafficConfig(Spec):
     virtual_service: str | None = Field(None, description="kserve shadow: Istio VirtualService.")
 
 
-class RolloutSpec(Spec):
-    model: str = Field(..., min_length=1, description="Registered model name in MLflow.")
-    stable: ModelRef
-    candidate: ModelRef
+class RolloutPlan(Spec):
+    """The ``rollout:`` section of kfops.yaml: a rollout without its versions, which are
+    chosen when it starts (stable: the champion; candidate: the challenger or a flag)."""
+
+    model: str | None = Field(None, min_length=1, description="Registered model in MLflow.")
+    stable: ModelRef | None = None
+    candidate: ModelRef | None = None
     strategy: Strategy
     analysis_templates: list[AnalysisTemplate] = Field(default_factory=list)
     prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)
@@ -243,7 +246,7 @@ class RolloutSpec(Spec):
     paused: bool = False
 
     @model_validator(mode="after")
-    def _references(self) -> RolloutSpec:
+    def _references(self) -> RolloutPlan:
         known = {template.name for template in self.analysis_templates}
         if len(known) != len(self.analysis_templates):
             raise ValueError("analysisTemplates: template names must be unique")
@@ -267,12 +270,32 @@ class RolloutSpec(Spec):
                 f"strategy.canary.analysis.startingStep {background.starting_step} is past the "
                 f"last step ({len(self.strategy.canary.steps) - 1})"
             )
+        return self
+
+    def template(self, name: str) -> AnalysisTemplate:
+        return next(template for template in self.analysis_templates if template.name == name)
+
+    def resolve(self, model: str, stable: str, candidate: str) -> RolloutSpec:
+        """The full spec, with the versions chosen now (those set in the plan win)."""
+        fields = self.model_dump(by_alias=True, exclude_none=True)
+        fields.setdefault("model", model)
+        fields.setdefault("stable", {"version": stable})
+        fields.setdefault("candidate", {"version": candidate})
+        return RolloutSpec.model_validate(fields)
+
+
+class RolloutSpec(RolloutPlan):
+    """A ModelRollout's spec: the plan with its model and both versions."""
+
+    model: str = Field(..., min_length=1, description="Registered model name in MLflow.")
+    stable: ModelRef
+    candidate: ModelRef
+
+    @model_validator(mode="after")
+    def _versions_differ(self) -> RolloutSpec:
         if self.stable.version == self.candidate.version:
             raise ValueError(
                 f"stable and candidate are both version {self.stable.version}; "
                 "roll out a different version"
             )
         return self
-
-    def template(self, name: str) -> AnalysisTemplate:
-        return next(template for template in self.analysis_templates if template.name == name)
