@@ -35,9 +35,10 @@ log "main environment (.venv)"
 log "TFDV runtime (runtimes/tfdv/.venv)"
 "${UV[@]}" sync --frozen --quiet --python "$PYTHON" --directory runtimes/tfdv
 
-# Debian packages: Redis for the Feast online store (tests start it on 127.0.0.1), and wrk,
-# the load generator of benchmarks/serving.py.
-SYSTEM_PACKAGES=(redis-server wrk)
+# Debian packages: Redis for the Feast online store (tests start it on 127.0.0.1), wrk,
+# the load generator of benchmarks/serving.py, and Prometheus, which the rollout tests
+# start on 127.0.0.1 to scrape real model servers.
+SYSTEM_PACKAGES=(redis-server wrk prometheus)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
