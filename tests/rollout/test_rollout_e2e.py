@@ -1,0 +1,345 @@
+"""Rollouts with real parts: kfops model servers (processes), the router, a real Prometheus
+(1 s scrape), a real MLflow registry, and the controller, under bounded concurrent load.
+
+The stable server serves a healthy version; candidates are healthy, erroring (every call
+raises inside the model) or slow (the model sleeps). Analysis queries read the router's
+per-variant metrics through Prometheus, exactly as a user's AnalysisTemplate would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from kfops.rollout.actions import MoveAlias
+from kfops.rollout.controller import World, prometheus_measure, run_local
+from kfops.rollout.prometheus import query, wait_until_scraped
+from kfops.rollout.router import start_router
+from kfops.rollout.spec import RolloutPlan
+from kfops.rollout.status import AnalysisPhase, RolloutPhase, RolloutStatus
+from kfops.rollout.store import LocalRolloutStore, RolloutRecord
+from kfops.rollout.traffic import LocalRouterTraffic, MlflowAliases
+from tests.support.model_servers import (
+    ERRORING,
+    HEALTHY,
+    MODEL_NAME,
+    SLOW,
+    build_model_folders,
+    feature_rows,
+    launch_model_server,
+    register_versions,
+)
+from tests.support.prometheus import prometheus_binary, running_prometheus
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(prometheus_binary() is None, reason="needs prometheus (apt-get install)"),
+]
+
+PREDICT = f"/v1/models/{MODEL_NAME}:predict"
+SLOW_DELAY_S = 0.4
+CANDIDATE = 'variant="candidate",role="served",kind="predict"'
+ERROR_RATE = (
+    f'(sum(rate(kfops_router_requests_total{{{CANDIDATE},code=~"5.."}}[5s])) or vector(0))'
+    f" / sum(rate(kfops_router_requests_total{{{CANDIDATE}}}[5s]))"
+)
+P90_LATENCY = (
+    "histogram_quantile(0.9, sum by (le) (rate("
+    f"kfops_router_request_duration_seconds_bucket{{{CANDIDATE}}}[5s])))"
+)
+MIRRORED = 'sum(increase(kfops_router_requests_total{variant="candidate",role="mirror"}[10s]))'
+
+
+def metric(
+    name: str, promql: str, *, success: str, failure: str, count: int = 3, delay: str = "3s"
+) -> dict:
+    return {
+        "name": name,
+        "provider": {"prometheus": {"query": promql, "timeoutSeconds": 5}},
+        "interval": "2s",
+        "count": count,
+        "initialDelay": delay,
+        "successCondition": success,
+        "failureCondition": failure,
+    }
+
+
+TEMPLATES = [
+    {"name": "error-rate", "metrics": [metric("error-rate", ERROR_RATE,
+                                              success="result[0] <= 0.05",
+                                              failure="result[0] > 0.05")]},
+    {"name": "latency", "metrics": [metric("p90-latency", P90_LATENCY,
+                                           success="result[0] <= 0.25",
+                                           failure="result[0] > 0.25")]},
+    {"name": "mirrored", "metrics": [metric("mirrored-requests", MIRRORED, count=1, delay="5s",
+                                            success="result[0] >= 1",
+                                            failure="len(result) == 0")]},
+]  # fmt: skip
+
+
+# -- the parts ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Parts:
+    tracking_uri: str
+    versions: dict[str, str]  # behaviour -> registered version (healthy stable is "stable")
+    servers: dict[str, str]  # behaviour -> URL
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parts]:
+    """One registry with four versions and four kfops servers, started together."""
+    root = tmp_path_factory.mktemp("rollout-e2e")
+    folders = build_model_folders(root / "models", delay_s=SLOW_DELAY_S)
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    order = ["stable", HEALTHY, ERRORING, SLOW]
+    numbers = register_versions(
+        uri, MODEL_NAME, [folders[HEALTHY], folders[HEALTHY], folders[ERRORING], folders[SLOW]]
+    )  # the first version is the champion
+    versions = dict(zip(order, numbers, strict=True))
+    handles = {
+        key: launch_model_server(
+            f"models:/{MODEL_NAME}/{versions[key]}", "stable" if key == "stable" else "candidate",
+            tracking_uri=uri, log_dir=root / "logs",
+        )
+        for key in order
+    }  # fmt: skip
+    try:
+        for handle in handles.values():
+            handle.wait_ready(240)
+        yield Parts(uri, versions, {key: h.url for key, h in handles.items()})
+    finally:
+        for handle in handles.values():
+            handle.stop()
+
+
+@dataclass
+class Load:
+    """Bounded concurrent clients through the router; every answer is kept."""
+
+    url: str
+    workers: int = 4
+    answers: list[tuple[str, int, str]] = field(default_factory=list)  # variant, code, version
+    failures: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    max_requests: int = 20_000
+
+    def _work(self, rows: list[dict]) -> None:
+        with httpx.Client(timeout=10) as client:
+            for index in range(self.max_requests // self.workers):
+                if self.stop.is_set():
+                    return
+                try:
+                    answer = client.post(self.url + PREDICT, json={"instances": [rows[index % 4]]})
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+                    continue
+                version = answer.json().get("model_version", "") if answer.is_success else ""
+                self.answers.append(
+                    (answer.headers.get("x-kfops-variant", "?"), answer.status_code, version)
+                )
+                time.sleep(0.01)
+
+    def __enter__(self) -> Load:
+        rows = feature_rows(4)
+        self.threads = [threading.Thread(target=self._work, args=(rows,), daemon=True)
+                        for _ in range(self.workers)]  # fmt: skip
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def codes(self, variant: str) -> Counter:
+        return Counter(code for v, code, _ in self.answers if v == variant)
+
+
+@dataclass
+class Stage:
+    store: LocalRolloutStore
+    world: World
+    router_url: str
+    prometheus_url: str
+    aliases: MlflowAliases
+    events: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def stage(parts: Parts, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stage]:
+    """A router in front of stable and the candidate the test names, and a Prometheus."""
+    behaviour = request.param
+    with start_router(parts.servers["stable"], parts.servers[behaviour]) as router:
+        targets = {"router": [router.url.removeprefix("http://")]}
+        with running_prometheus(targets, tmp_path / "prometheus") as prometheus:
+            wait_until_scraped(prometheus.url, "router", timeout=30)
+            aliases = MlflowAliases(parts.tracking_uri)
+            world = World(LocalRouterTraffic(router.url), aliases, prometheus_measure)
+            yield Stage(LocalRolloutStore(tmp_path), world, router.url, prometheus.url, aliases)
+    # A promoted candidate took the alias: give it back for the next scenario.
+    MlflowAliases(parts.tracking_uri).apply(
+        MoveAlias(MODEL_NAME, "champion", parts.versions["stable"])
+    )
+
+
+def begin(stage: Stage, parts: Parts, behaviour: str, steps: list[dict], **extra) -> None:
+    plan = RolloutPlan.model_validate({
+        "strategy": {"canary": {"steps": steps, **extra}},
+        "analysisTemplates": TEMPLATES,
+        "prometheus": {"address": stage.prometheus_url},
+        "traffic": {"routerUrl": stage.router_url},
+    })  # fmt: skip
+    spec = plan.resolve(MODEL_NAME, parts.versions["stable"], parts.versions[behaviour])
+    stage.store.save(RolloutRecord(name="r", spec=spec, status=RolloutStatus.initial(spec)))
+
+
+def drive(stage: Stage, max_ticks: int = 240, **options) -> RolloutRecord:
+    """The controller, ticking every 0.25 s; its event lines are kept in ``stage.events``."""
+    return run_local(stage.store, "r", stage.world, interval=0.25, max_ticks=max_ticks,
+                     on_event=stage.events.append, **options)  # fmt: skip
+
+
+def router_traffic(stage: Stage) -> dict:
+    return httpx.get(stage.router_url + "/router/traffic").json()
+
+
+# -- the scenarios ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", [HEALTHY], indirect=True)
+def test_a_healthy_candidate_is_promoted_and_the_alias_moves(stage: Stage, parts: Parts) -> None:
+    begin(stage, parts, HEALTHY, [{"setWeight": 30}, {"analysis": {"templates": [
+        {"templateName": "error-rate"}]}}, {"setWeight": 60}, {"pause": {"duration": "2s"}}],
+        analysis={"templates": [{"templateName": "latency"}], "startingStep": 1})  # fmt: skip
+    with Load(stage.router_url) as load:
+        record = drive(stage)
+    status = record.status
+    assert status.phase == RolloutPhase.HEALTHY, (status.message, stage.events)
+    assert stage.aliases.version(MODEL_NAME, "champion") == parts.versions[HEALTHY]
+    assert router_traffic(stage)["candidateWeight"] == 100
+    assert load.failures == [] and all(code == 200 for _, code, _ in load.answers)
+    assert load.codes("candidate")[200] > 0 and load.codes("stable")[200] > 0
+    step_run = status.run("step-1")
+    assert step_run.phase == AnalysisPhase.SUCCESSFUL
+    assert step_run.metric_results[0].successful == 3
+    # The analysis really measured the candidate's traffic: an error rate of 0, not absent.
+    assert step_run.metric_results[0].measurements[-1].value == [0.0]
+
+
+@pytest.mark.parametrize("stage", [ERRORING], indirect=True)
+def test_an_erroring_candidate_is_aborted_and_stable_never_fails(
+    stage: Stage, parts: Parts
+) -> None:
+    champion = stage.aliases.version(MODEL_NAME, "champion")
+    begin(stage, parts, ERRORING, [{"setWeight": 25}, {"pause": {"duration": "30s"}},
+                                   {"setWeight": 100}],
+          analysis={"templates": [{"templateName": "error-rate"}]})  # fmt: skip
+    with Load(stage.router_url) as load:
+        record = drive(stage)
+        after_abort = len(load.answers)
+        time.sleep(1.5)  # traffic after the abort: stable only
+    status = record.status
+    assert status.phase == RolloutPhase.DEGRADED and status.abort, status.message
+    background = status.run("background")
+    assert background.phase == AnalysisPhase.FAILED
+    result = background.metric_results[0]
+    # Aborted within two analysis intervals: at most two measurements were taken.
+    assert result.failed == 1 and result.count <= 2, result
+    assert router_traffic(stage)["candidateWeight"] == 0
+    assert stage.aliases.version(MODEL_NAME, "champion") == champion
+    assert load.failures == []
+    assert set(load.codes("stable")) == {200}, load.codes("stable")
+    assert load.codes("candidate")[500] > 0  # it did get traffic, and failed it
+    assert {variant for variant, _, _ in load.answers[after_abort:]} == {"stable"}
+
+
+@pytest.mark.parametrize("stage", [SLOW], indirect=True)
+def test_a_slow_candidate_is_aborted_by_its_latency(stage: Stage, parts: Parts) -> None:
+    begin(stage, parts, SLOW, [{"setWeight": 40}, {"analysis": {"templates": [
+        {"templateName": "latency"}]}}, {"setWeight": 100}])  # fmt: skip
+    with Load(stage.router_url) as load:
+        record = drive(stage)
+    status = record.status
+    assert status.phase == RolloutPhase.DEGRADED, status.message
+    latency = status.run("step-1").metric_results[0]
+    assert latency.phase == AnalysisPhase.FAILED
+    assert latency.measurements[-1].value[0] > 0.25  # the 0.4 s model, seen through the router
+    assert router_traffic(stage)["candidateWeight"] == 0
+    assert set(load.codes("stable")) == {200} and load.failures == []
+
+
+@pytest.mark.parametrize("stage", [HEALTHY], indirect=True)
+def test_shadow_traffic_reaches_the_candidate_and_clients_see_only_stable(
+    stage: Stage, parts: Parts
+) -> None:
+    begin(stage, parts, HEALTHY, [{"setMirror": {"percent": 100}}, {"analysis": {"templates": [
+        {"templateName": "mirrored"}]}}, {"pause": {}}])  # fmt: skip
+    with Load(stage.router_url) as load:
+        record = drive(stage, until=lambda r: r.status.current_step_index >= 2)
+    assert record.status.run("step-1").phase == AnalysisPhase.SUCCESSFUL
+    assert router_traffic(stage)["mirrorPercent"] == 100
+    mirrored = query(stage.prometheus_url,
+                     'sum(kfops_router_requests_total{variant="candidate",role="mirror",code="200"})')  # fmt: skip
+    assert mirrored and mirrored[0] > 0
+    assert {variant for variant, _, _ in load.answers} == {"stable"}
+    assert {version for _, _, version in load.answers} == {parts.versions["stable"]}
+    assert load.failures == []
+
+
+@pytest.mark.parametrize("stage", [HEALTHY], indirect=True)
+def test_a_killed_controller_resumes_at_its_step(
+    stage: Stage, parts: Parts, tmp_path: Path
+) -> None:
+    begin(stage, parts, HEALTHY, [{"setWeight": 20}, {"pause": {"duration": "3s"}},
+                                  {"setWeight": 50}, {"pause": {"duration": "3s"}},
+                                  {"setWeight": 80}, {"pause": {"duration": "3s"}}])  # fmt: skip
+    config = tmp_path / "kfops.yaml"
+    config.write_text(yaml.safe_dump({
+        "project": "rollout-e2e", "data": {"path": "unused.csv", "target": "churned"},
+        "runtime": {"root": str(tmp_path)}, "tracking": {"uri": parts.tracking_uri},
+    }))  # fmt: skip
+    kfops = str(Path(sys.executable).parent / "kfops")
+    argv = [kfops, "rollout", "run", "r", "--config", str(config), "--interval", "0.25"]
+    controller = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})  # fmt: skip
+    try:
+        for _ in range(600):  # until it reached the second pause, then kill -9
+            if stage.store.load("r").status.current_step_index >= 3:
+                break
+            time.sleep(0.1)
+        controller.send_signal(signal.SIGKILL)
+        controller.wait(timeout=30)
+    finally:
+        if controller.poll() is None:
+            controller.kill()
+    killed_at = stage.store.load("r")
+    assert killed_at.status.current_step_index == 3 and killed_at.status.canary_weight == 50
+    weights: list[int] = []
+    original = stage.world.traffic.apply
+
+    def spy(action) -> None:
+        weights.append(action.candidate_weight)
+        original(action)
+
+    stage.world.traffic.apply = spy  # type: ignore[method-assign]
+    record = drive(stage)
+    assert record.status.phase == RolloutPhase.HEALTHY
+    assert weights[0] == 50 and 20 not in weights  # resumed at 50, nothing repeated or skipped
+    assert weights[-1] == 100 and 80 in weights
+    steps = [point.note for point in record.history if point.note.startswith("step ")]
+    assert len(steps) == len(set(steps)), steps  # every step entered exactly once
