@@ -14,7 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from kfops.errors import ClusterError, RolloutError
+from kfops.cluster.kube_client import api_client as api_client  # re-exported for callers
+from kfops.errors import RolloutError
 from kfops.rollout.spec import API_GROUP, API_VERSION, KIND, PLURAL
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -45,25 +46,6 @@ PERMISSIONS: tuple[Permission, ...] = (
 """What ModelRollout I/O and the kopf framework need. kopf runs ``--standalone`` (no
 peering objects) and ``--all-namespaces`` (no namespace listing); with
 ``settings.scanning.disabled = True`` it does not watch CustomResourceDefinitions either."""
-
-
-def api_client(host: str | None = None) -> Any:
-    """A client for ``host`` (tests), else the pod's service account, else ~/.kube/config."""
-    from kubernetes import client, config
-
-    if host is not None:
-        return client.ApiClient(client.Configuration(host=host))
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        try:
-            config.load_kube_config()
-        except (config.ConfigException, OSError) as exc:
-            raise ClusterError(
-                f"no Kubernetes credentials: not in a pod and no kubeconfig ({exc}); "
-                "set KUBECONFIG or run inside the cluster"
-            ) from exc
-    return client.ApiClient()
 
 
 _HINTS = {

@@ -13,30 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kfops.cluster.kube_client import api_client as api_client  # re-exported for callers
 from kfops.errors import ClusterError
 from kfops.serving.status import readiness
 
 FIELD_MANAGER = "kfops"
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
-
-
-def api_client(host: str | None = None) -> Any:
-    """A client for ``host`` (tests), else the pod's service account, else ~/.kube/config."""
-    from kubernetes import client, config
-
-    if host is not None:
-        return client.ApiClient(client.Configuration(host=host))
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        try:
-            config.load_kube_config()
-        except (config.ConfigException, OSError) as exc:
-            raise ClusterError(
-                f"no Kubernetes credentials: not in a pod and no kubeconfig ({exc}); "
-                "set KUBECONFIG or run inside the cluster"
-            ) from exc
-    return client.ApiClient()
 
 
 def _path(namespace: str, name: str) -> str:

@@ -18,6 +18,7 @@ from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
+from kfops.cluster import kube_client
 from kfops.config import TuningConfig
 from kfops.errors import ClusterError
 from kfops.metrics import Direction
@@ -38,18 +39,7 @@ Progress = Callable[[int, float | None], None]  # (trials done, best value so fa
 def connect(api_client: k8s.ApiClient | None = None) -> k8s.CustomObjectsApi:
     """The CustomObjectsApi: in-cluster credentials in a pod, else the kubeconfig."""
     if api_client is None:
-        from kubernetes import config as kube_config
-
-        try:
-            kube_config.load_incluster_config()
-        except kube_config.ConfigException:
-            try:
-                kube_config.load_kube_config()
-            except (kube_config.ConfigException, OSError) as exc:
-                raise ClusterError(
-                    f"no Kubernetes credentials ({exc}); run in a pod or set KUBECONFIG"
-                ) from exc
-        api_client = k8s.ApiClient()
+        api_client = kube_client.api_client()
     return k8s.CustomObjectsApi(api_client)
 
 
