@@ -17,8 +17,8 @@ import yaml
 from kfops.errors import RolloutError
 from kfops.rollout import kserve_backend as kb
 from kfops.rollout.actions import SetTraffic
-from tests.rollout.test_kube import Recorder, recording
 from tests.support.http_server import Request
+from tests.support.recording import Recorder, recording
 
 REPO = Path(__file__).resolve().parents[2]
 VALIDATE = REPO.parent / "shared" / "schemas" / "validate.py"

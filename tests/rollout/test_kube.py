@@ -3,9 +3,6 @@ and the operator's manifests: least-privilege RBAC derived from the code's table
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,44 +11,10 @@ import yaml
 
 from kfops.errors import RolloutError
 from kfops.rollout import kserve_backend, kube
-from tests.support.http_server import Request, json_server
+from tests.support.recording import recording
 
 BASE = Path(__file__).resolve().parents[2] / "manifests" / "base"
 PATH = "/apis/rollouts.kfops.io/v1alpha1/namespaces/team/modelrollouts/churn"
-
-
-@dataclass
-class Recorder:
-    """The requests a client sent to :func:`recording`, and its base URL."""
-
-    url: str
-    requests: list[Request]
-
-    def client(self) -> Any:
-        return kube.api_client(self.url)
-
-    def sent(self) -> list[tuple[str, str, str | None, Any]]:
-        """(method, path, content type, JSON body) of each request, in order; a GET's
-        content type is None (the client sends its default on every request)."""
-        return [
-            (r.method, r.path, None if r.method == "GET" else r.headers["content-type"], r.json())
-            for r in self.requests
-        ]
-
-
-@contextmanager
-def recording(
-    respond: Callable[[Request], tuple[int, Any]] = lambda request: (200, {}),
-) -> Iterator[Recorder]:
-    """The shared 127.0.0.1 JSON server, recording every request before ``respond``."""
-    requests: list[Request] = []
-
-    def answer(request: Request) -> tuple[int, Any]:
-        requests.append(request)
-        return respond(request)
-
-    with json_server(answer) as url:
-        yield Recorder(url, requests)
 
 
 ROLLOUT = {"metadata": {"name": "churn", "namespace": "team"}, "spec": {"model": "churn"}}

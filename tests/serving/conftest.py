@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from kfops.config import DataConfig, ModelConfig, ServingConfig, TaskType
-from tests.support.http_server import Request, json_server
 
 MODEL_NAME = "churn-serving"
 TARGET = "churned"
@@ -138,42 +137,3 @@ def server(
     with ServerThread(KfopsModelServer(port=0, max_body_bytes=settings.max_body_bytes), model) as s:
         s.log_dir = log_dir
         yield s
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: Any
-
-
-class RecordingServer:
-    """A 127.0.0.1 HTTP endpoint that records requests and answers from a script.
-
-    ``respond(method, path) -> (status, json body)``; the default answers 200 ``{}``.
-    """
-
-    def __init__(self, respond=None) -> None:
-        self.requests: list[Recorded] = []
-        self.respond = respond or (lambda method, path: (200, {}))
-        self.url = ""
-        self._server = json_server(self._answer)
-
-    def _answer(self, request: Request) -> tuple[int, Any]:
-        try:
-            body = request.json()
-        except ValueError:
-            body = request.raw_body
-        self.requests.append(
-            Recorded(request.method, request.path, request.raw_query, request.headers, body)
-        )
-        return self.respond(request.method, request.path)
-
-    def __enter__(self) -> RecordingServer:
-        self.url = self._server.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.__exit__(*exc)

@@ -13,8 +13,8 @@ from kfops.config import load_config
 from kfops.registry.versions import MODEL_SHA256_TAG
 from kfops.serving import kube
 from kfops.steps.deploy import run_deploy
-
-from .conftest import RecordingServer
+from tests.support.http_server import Request
+from tests.support.recording import recording
 
 
 def config(registry, **serving) -> dict:
@@ -37,8 +37,8 @@ def test_deploy_applies_the_champion_and_waits(use_registry) -> None:
         .tags[MODEL_SHA256_TAG]
     )
 
-    def respond(method: str, path: str):
-        if method == "PATCH":
+    def respond(request: Request):
+        if request.method == "PATCH":
             return 200, {"metadata": {"generation": 1}}
         ready = [{"type": "Ready", "status": "True"}]
         return 200, {
@@ -50,7 +50,7 @@ def test_deploy_applies_the_champion_and_waits(use_registry) -> None:
             },
         }
 
-    with RecordingServer(respond) as api:
+    with recording(respond) as api:
         result = run_deploy(load_config(raw=config(use_registry)), api=kube.api_client(api.url))
     assert result == {
         "name": "churn-serving",
@@ -60,7 +60,7 @@ def test_deploy_applies_the_champion_and_waits(use_registry) -> None:
     }
     patch, get = api.requests
     assert patch.path.endswith("/namespaces/team/inferenceservices/churn-serving")
-    container = patch.body["spec"]["predictor"]["containers"][0]
+    container = patch.json()["spec"]["predictor"]["containers"][0]
     assert container["image"] == "example.org/kfops:1"
     assert f"models:/{use_registry.model_name}/{use_registry.version}" in container["args"]
     assert digest in container["args"]

@@ -19,8 +19,7 @@ from kfops.serving.inference_log import (
     to_cloudevents,
     to_rows,
 )
-
-from .conftest import RecordingServer
+from tests.support.recording import recording
 
 WHEN = datetime(2025, 6, 1, 12, 30, tzinfo=UTC)
 
@@ -72,11 +71,11 @@ def test_cloudevents_follow_the_kserve_logger() -> None:
 
 
 def test_cloudevent_sink_posts_both_events_in_binary_mode() -> None:
-    with RecordingServer() as sink:
+    with recording() as sink:
         CloudEventSink(sink.url + "/events").write([record()])
     assert [r.headers["ce-type"] for r in sink.requests] == [REQUEST_EVENT, RESPONSE_EVENT]
     assert all(r.path == "/events" and r.method == "POST" for r in sink.requests)
-    assert sink.requests[0].body["instances"][1] == {"age": 40, "plan": "b"}
+    assert sink.requests[0].json()["instances"][1] == {"age": 40, "plan": "b"}
 
 
 class Broken:

@@ -7,8 +7,7 @@ import pytest
 
 from kfops.errors import ClusterError
 from kfops.serving import kube
-
-from .conftest import RecordingServer
+from tests.support.recording import recording
 
 PATH = "/apis/serving.kserve.io/v1beta1/namespaces/team/inferenceservices/churn"
 MANIFEST = {
@@ -42,15 +41,13 @@ class Clock:
 
 
 def test_apply_is_a_server_side_apply_patch() -> None:
-    with RecordingServer(
-        lambda method, path: (200, {**MANIFEST, "metadata": {"generation": 3}})
-    ) as api:
+    with recording(lambda request: (200, {**MANIFEST, "metadata": {"generation": 3}})) as api:
         stored = kube.apply(kube.api_client(api.url), MANIFEST)
     (sent,) = api.requests
     assert (sent.method, sent.path) == ("PATCH", PATH)
-    assert sent.query == "fieldManager=kfops&force=true"
+    assert sent.raw_query == "fieldManager=kfops&force=true"
     assert sent.headers["content-type"] == "application/apply-patch+yaml"
-    assert sent.body == MANIFEST
+    assert sent.json() == MANIFEST
     assert stored["metadata"]["generation"] == 3
 
 
@@ -59,7 +56,7 @@ def test_wait_skips_a_stale_ready_and_returns_once_ready() -> None:
         [status(2, 1, "True"), status(2, 2, "False"), status(2, 2, "True", url="http://churn.team")]
     )
     clock = Clock()
-    with RecordingServer(lambda method, path: (200, next(answers))) as api:
+    with recording(lambda request: (200, next(answers))) as api:
         obj = kube.wait_ready(
             kube.api_client(api.url),
             "team",
@@ -78,7 +75,7 @@ def test_wait_times_out_with_the_conditions() -> None:
     clock = Clock()
     expected = r"team/churn not Ready after 5 s: Ready=False \(Progressing\)"
     with (
-        RecordingServer(lambda method, path: (200, status(1, 1, "False"))) as api,
+        recording(lambda request: (200, status(1, 1, "False"))) as api,
         pytest.raises(ClusterError, match=expected),
     ):
         client = kube.api_client(api.url)
@@ -88,7 +85,7 @@ def test_wait_times_out_with_the_conditions() -> None:
 def test_wait_stops_at_a_terminal_failure() -> None:
     failed = status(1, 1, "False", modelStatus={"states": {"targetModelState": "FailedToLoad"}})
     with (
-        RecordingServer(lambda method, path: (200, failed)) as api,
+        recording(lambda request: (200, failed)) as api,
         pytest.raises(ClusterError, match="failed: the model failed to load"),
     ):
         kube.wait_ready(kube.api_client(api.url), "team", "churn", 1, 600, sleep=lambda s: None)
@@ -105,14 +102,14 @@ def test_wait_stops_at_a_terminal_failure() -> None:
 )
 def test_api_errors_are_one_line_cluster_errors(code: int, hint: str) -> None:
     with (
-        RecordingServer(lambda method, path: (code, {"kind": "Status", "message": "nope"})) as api,
+        recording(lambda request: (code, {"kind": "Status", "message": "nope"})) as api,
         pytest.raises(ClusterError, match=f"HTTP {code}: nope; {hint}"),
     ):
         kube.apply(kube.api_client(api.url), MANIFEST)
 
 
 def test_an_unreachable_api_is_a_cluster_error() -> None:
-    with RecordingServer() as api:
+    with recording() as api:
         url = api.url
     with pytest.raises(ClusterError, match="unreachable"):
         kube.apply(kube.api_client(url), MANIFEST)
