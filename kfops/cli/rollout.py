@@ -1,0 +1,324 @@
+"""``kfops rollout …`` and the kubectl plugin ``kubectl-kfops``: steer progressive rollouts.
+
+Locally a rollout lives in a state file under ``<runtime.root>/rollouts/`` and a command
+is decided by the engine and carried out at once (traffic on the router, the alias in the
+registry). Against a cluster (``--cluster``, the default of ``kubectl kfops``) a command
+is written to the ModelRollout's ``rollouts.kfops.io/command`` annotation; the operator,
+which holds the RBAC and the registry's credentials, carries it out on its next reconcile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kfops.cli.common import console, err_console, exits_cleanly, resolve_config
+from kfops.errors import ConfigurationError, RolloutError
+
+TARGET_ENV = "KFOPS_ROLLOUT_TARGET"  # "cluster" when called as the kubectl plugin
+COMMAND_ANNOTATION = "rollouts.kfops.io/command"
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="kfops.yaml")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any key.")]
+ClusterOpt = Annotated[
+    bool | None,
+    typer.Option("--cluster/--local", help="The ModelRollout in the cluster, or the local one."),
+]
+NamespaceOpt = Annotated[
+    str | None, typer.Option("--namespace", "-n", help="Cluster namespace (default: default).")
+]
+NameArg = Annotated[str, typer.Argument(help="The rollout's name.")]
+
+
+def _in_cluster(flag: bool | None) -> bool:
+    return flag if flag is not None else os.environ.get(TARGET_ENV) == "cluster"
+
+
+def _local(config: Path | None, overrides: list[str] | None):
+    """The project's config, its rollout store and the world a local command acts on."""
+    from kfops.rollout.store import LocalRolloutStore
+
+    cfg = resolve_config(config, overrides=overrides)
+    return cfg, LocalRolloutStore(cfg.state_dir)
+
+
+def _config_path(config: Path | None) -> Path:
+    """The file resolve_config picks, for the model servers a local rollout starts."""
+    from kfops.cli.common import BUNDLED_EXAMPLE
+    from kfops.config import CONFIG_FILENAME
+
+    if config is not None:
+        return config.resolve()
+    local = Path.cwd() / CONFIG_FILENAME
+    return local if local.is_file() else BUNDLED_EXAMPLE
+
+
+def _print_event(line: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {line}", soft_wrap=True)
+
+
+# -- cluster ---------------------------------------------------------------------------------
+
+
+def _cluster_rollout(namespace: str | None, name: str) -> tuple[Any, str, dict]:
+    from kfops.rollout import kube
+
+    api = kube.api_client()
+    ns = namespace or "default"
+    return api, ns, kube.get_rollout(api, ns, name)
+
+
+def _send_command(namespace: str | None, name: str, command: str, **arguments: Any) -> None:
+    """Ask the operator to carry a command out; it clears the annotation when done."""
+    from kfops.rollout import kube
+
+    api, ns, _ = _cluster_rollout(namespace, name)
+    request = {"command": command, "arguments": arguments, "id": uuid.uuid4().hex[:12],
+               "requestedAt": time.time()}  # fmt: skip
+    kube.annotate(api, ns, name, {COMMAND_ANNOTATION: json.dumps(request, sort_keys=True)})
+    console.print(f"{command} requested for modelrollout/{name} in {ns} (id {request['id']})")
+
+
+# -- shared command body ---------------------------------------------------------------------
+
+
+def _steer(
+    name: str,
+    command: str,
+    config: Path | None,
+    overrides: list[str] | None,
+    cluster: bool | None,
+    namespace: str | None,
+    **arguments: Any,
+) -> None:
+    if _in_cluster(cluster):
+        _send_command(namespace, name, command, **arguments)
+        return
+    from kfops.rollout.controller import local_command
+    from kfops.rollout.local_rollout import local_world
+    from kfops.rollout.view import rollout_tree
+
+    cfg, store = _local(config, overrides)
+    record = store.load(name)
+    record = local_command(store, name, command, local_world(cfg, record), **arguments)
+    console.print(rollout_tree(name, record.spec, record.status))
+
+
+def register(app: typer.Typer) -> None:
+    rollout_app = typer.Typer(
+        name="rollout",
+        help="Progressive delivery of a model: canary, shadow and A/B with Prometheus analysis.",
+        no_args_is_help=True,
+    )
+
+    @rollout_app.command("start")
+    @exits_cleanly
+    def start(
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        name: Annotated[str | None, typer.Option(help="Rollout name (default: project).")] = None,
+        candidate: Annotated[
+            str | None, typer.Option(help="Candidate version (default: the challenger alias).")
+        ] = None,
+        stable: Annotated[
+            str | None, typer.Option(help="Stable version (default: the champion alias).")
+        ] = None,
+        prometheus: Annotated[
+            str,
+            typer.Option(help="'local' starts one scraping the router; else its URL."),
+        ] = "local",
+        interval: Annotated[float, typer.Option(help="Seconds between reconciles.")] = 1.0,
+        keep_serving: Annotated[
+            bool, typer.Option("--keep-serving", help="Leave servers up when it ends.")
+        ] = False,
+    ) -> None:
+        """Start a local rollout: serve both versions, route between them, run the analysis."""
+        from kfops.rollout.local_rollout import start_local_rollout
+
+        cfg = resolve_config(config, overrides=set_)
+        start_local_rollout(
+            cfg, _config_path(config), set_, name=name, candidate=candidate, stable=stable, prometheus=prometheus,
+            interval=interval, keep_serving=keep_serving, on_event=_print_event,
+        )  # fmt: skip
+
+    @rollout_app.command("run")
+    @exits_cleanly
+    def run(
+        name: NameArg,
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        interval: Annotated[float, typer.Option(help="Seconds between reconciles.")] = 1.0,
+        keep_serving: Annotated[bool, typer.Option("--keep-serving")] = False,
+    ) -> None:
+        """Resume the controller of a local rollout (after Ctrl-C or a crash)."""
+        from kfops.rollout.local_rollout import drive
+
+        cfg, store = _local(config, set_)
+        drive(cfg, store, name, interval=interval, keep_serving=keep_serving,
+              on_event=_print_event)  # fmt: skip
+
+    @rollout_app.command("get")
+    @exits_cleanly
+    def get(
+        name: NameArg,
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        cluster: ClusterOpt = None,
+        namespace: NamespaceOpt = None,
+        watch: Annotated[
+            bool, typer.Option("--watch", "-w", help="Refresh until it ends.")
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Spec and status as JSON.")] = False,
+    ) -> None:
+        """Steps, weights, analysis runs and their measurements, as a tree."""
+        from rich.live import Live
+
+        from kfops.rollout.controller import is_done
+        from kfops.rollout.spec import RolloutSpec
+        from kfops.rollout.status import RolloutStatus
+        from kfops.rollout.view import rollout_tree
+
+        def fetch() -> tuple[RolloutSpec, RolloutStatus]:
+            if _in_cluster(cluster):
+                _, _, body = _cluster_rollout(namespace, name)
+                spec = RolloutSpec.model_validate(body.get("spec") or {})
+                raw = body.get("status") or {}
+                status = RolloutStatus.model_validate(raw) if raw else RolloutStatus.initial(spec)
+                return spec, status
+            _, store = _local(config, set_)
+            record = store.load(name)
+            return record.spec, record.status
+
+        spec, status = fetch()
+        if as_json:
+            payload = {"spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+                       "status": status.to_json_dict()}  # fmt: skip
+            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+            return
+        if not watch:
+            console.print(rollout_tree(name, spec, status))
+            return
+        with Live(rollout_tree(name, spec, status), console=console, auto_refresh=False) as live:
+            while not is_done(status):
+                time.sleep(1.0)
+                spec, status = fetch()
+                live.update(rollout_tree(name, spec, status), refresh=True)
+
+    @rollout_app.command("list")
+    @exits_cleanly
+    def list_(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+        """The local rollouts of this project and their phases."""
+        _, store = _local(config, set_)
+        for rollout_name in store.names():
+            record = store.load(rollout_name)
+            status = record.status
+            console.print(
+                f"{rollout_name}  {status.phase}  step {status.current_step_index}  "
+                f"weight {status.canary_weight}%  v{record.spec.stable.version} → "
+                f"v{record.spec.candidate.version}"
+            )
+
+    def steering(command: str, doc: str):
+        def body(
+            name: NameArg,
+            config: ConfigOpt = None,
+            set_: SetOpt = None,
+            cluster: ClusterOpt = None,
+            namespace: NamespaceOpt = None,
+        ) -> None:
+            _steer(name, command, config, set_, cluster, namespace)
+
+        body.__doc__ = doc
+        rollout_app.command(command)(exits_cleanly(body))
+
+    steering("abort", "Abort: candidate weight to 0, mirror off; the alias stays on stable.")
+    steering("retry", "Retry an aborted rollout from its first step.")
+    steering("pause", "Pause the rollout where it is (traffic stays).")
+    steering("resume", "Resume a paused rollout (also ends a set-weight hold).")
+    steering("undo", "Roll back: stable takes all traffic and the champion alias again.")
+
+    @rollout_app.command("promote")
+    @exits_cleanly
+    def promote(
+        name: NameArg,
+        full: Annotated[
+            bool, typer.Option("--full", help="Skip every remaining step and analysis.")
+        ] = False,
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        cluster: ClusterOpt = None,
+        namespace: NamespaceOpt = None,
+    ) -> None:
+        """Go past the current pause or analysis (with --full: straight to 100%)."""
+        _steer(
+            name, "promote", config, set_, cluster, namespace, **({"full": True} if full else {})
+        )
+
+    @rollout_app.command("set-weight")
+    @exits_cleanly
+    def set_weight(
+        name: NameArg,
+        weight: Annotated[int, typer.Argument(help="Candidate weight, 0..100.")],
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        cluster: ClusterOpt = None,
+        namespace: NamespaceOpt = None,
+    ) -> None:
+        """Hold the candidate at a weight (pauses the steps until resume)."""
+        if not 0 <= weight <= 100:
+            raise ConfigurationError(f"set-weight: weight {weight} is outside 0..100")
+        _steer(name, "set-weight", config, set_, cluster, namespace, weight=weight)
+
+    @rollout_app.command("timeline")
+    @exits_cleanly
+    def timeline(
+        name: NameArg,
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        out: Annotated[Path | None, typer.Option(help="PNG path.")] = None,
+    ) -> None:
+        """Draw the rollout's weights and events over time (PNG)."""
+        from kfops.rollout.view import timeline_png
+
+        _, store = _local(config, set_)
+        record = store.load(name)
+        path = out or store.folder / f"{name}-timeline.png"
+        console.print(f"timeline: {timeline_png(name, record.history, record.status, path)}")
+
+    @rollout_app.command("stop")
+    @exits_cleanly
+    def stop(name: NameArg, config: ConfigOpt = None, set_: SetOpt = None) -> None:
+        """Stop the local servers, router and Prometheus a rollout started."""
+        from kfops.rollout.local_stack import stop_all
+
+        _, store = _local(config, set_)
+        record = store.load(name)
+        stopped = stop_all(record.processes)
+        console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+    app.add_typer(rollout_app, name="rollout")
+
+
+def kubectl_main() -> None:
+    """``kubectl kfops rollout …``: the same commands, against the cluster by default."""
+    os.environ.setdefault(TARGET_ENV, "cluster")
+    plugin = typer.Typer(
+        name="kubectl-kfops",
+        help="kfops model rollouts from kubectl.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    register(plugin)
+    try:
+        plugin()
+    except RolloutError as exc:  # pragma: no cover - commands exit cleanly already
+        err_console.print(f"kubectl-kfops: error: {exc.message}")
+        sys.exit(exc.exit_code)
