@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/serving.py [--duration 8] [--skip-mlserver]
 
 (a) bare ``predict`` of one row in a loop (in this process; at concurrency 32, 32 threads);
+(a') the same row through the tree-by-tree forest path the server uses (c=1);
 (b) a plain ``kserve.Model`` on kserve's stock ModelServer, no batching;
 (c) the kfops server (``kfops serve``): V1, and V2 as an extra row;
 (d) MLServer 1.7.1 with mlserver-sklearn and adaptive batching (32 rows, 5 ms), from its
@@ -41,6 +42,7 @@ MLSERVER_PYTHON = REPO / "runtimes" / "mlserver" / ".venv" / "bin" / "python"
 TARGET, DROPPED = "churned", ["customer_id", "event_timestamp"]
 MODEL = "churn"
 CONCURRENCY = (1, 32)
+BARE_TREES = "(a') bare, tree by tree"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 
@@ -389,6 +391,18 @@ def run(seconds: float, skip_mlserver: bool) -> dict[tuple[str, int], Result]:
             print(
                 f"  (a) c={concurrency}: {results[('(a) bare predict', concurrency)]}", flush=True
             )
+        # The server evaluates forests tree by tree (kfops.serving.forest): the same call bare,
+        # so the server's own overhead can be read against it too.
+        from kfops.serving.forest import forest_call
+
+        trees = forest_call(pipeline)
+
+        def bare_trees() -> bool:
+            trees(frame)
+            return True
+
+        results[(BARE_TREES, 1)] = timed_threads(bare_trees, 1, seconds)
+        print(f"  (a') c=1: {results[(BARE_TREES, 1)]}", flush=True)
 
         v1 = {"instances": [row]}
         port = free_port()
@@ -466,6 +480,12 @@ def report(results: dict[tuple[str, int], Result]) -> None:
             f"bar 3: (c) p50 within 2 ms of (a) at c=1 .. {gap:+.2f} ms  {'met' if gap <= 2 else 'NOT met'}"
             f"  ({slices} alternating 1 s slices: (a) {bare_p50:.2f} ms, (c) {served_p50:.2f} ms)"
         )
+        trees = results.get((BARE_TREES, 1))
+        if trees is not None:
+            print(
+                f"       against (a'), the server's own predict path: (c) p50 "
+                f"{results[('(c) kfops V1', 1)].p50_ms - trees.p50_ms:+.2f} ms"
+            )
 
 
 def main() -> None:

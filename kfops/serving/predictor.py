@@ -3,6 +3,7 @@
 For the estimators whose ``predict`` is by definition the most probable class (trees,
 forests, boosting, logistic regression), labels are read off ``predict_proba`` instead of
 calling the model twice: a 100-tree forest pays its per-tree cost once, not twice.
+Forests are evaluated tree by tree (:mod:`kfops.serving.forest`), with the same numbers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from kfops.serving.forest import forest_call
 
 _ARGMAX_CLASSIFIERS = (
     "sklearn.ensemble._forest.RandomForestClassifier",
@@ -55,6 +58,7 @@ class Predictor:
         self._argmax = self.classes is not None and _qualname(_final_step(model)) in set(
             _ARGMAX_CLASSIFIERS
         )
+        self._forest = forest_call(model)
 
     @property
     def is_classifier(self) -> bool:
@@ -67,8 +71,10 @@ class Predictor:
 
     def predict(self, frame: pd.DataFrame) -> Output:
         if self._classes is None:
-            return Output(np.asarray(self.model.predict(frame)))
-        probabilities = np.asarray(self.model.predict_proba(frame), dtype=np.float64)
+            predict = self._forest or self.model.predict
+            return Output(np.asarray(predict(frame)))
+        predict_proba = self._forest or self.model.predict_proba
+        probabilities = np.asarray(predict_proba(frame), dtype=np.float64)
         if self._argmax:
             labels = self._classes.take(np.argmax(probabilities, axis=1), axis=0)
         else:
