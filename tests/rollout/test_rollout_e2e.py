@@ -136,21 +136,28 @@ class Load:
     failures: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     max_requests: int = 20_000
+    sticky_header: str | None = None  # send one of 40 subject keys in this header
+    seen: list[tuple[float, str, str]] = field(default_factory=list)  # time, key, variant
 
     def _work(self, rows: list[dict]) -> None:
         with httpx.Client(timeout=10) as client:
             for index in range(self.max_requests // self.workers):
                 if self.stop.is_set():
                     return
+                key = f"user-{(index * 7 + len(self.answers)) % 40}"
+                headers = {self.sticky_header: key} if self.sticky_header else {}
                 try:
-                    answer = client.post(self.url + PREDICT, json={"instances": [rows[index % 4]]})
+                    answer = client.post(
+                        self.url + PREDICT, json={"instances": [rows[index % 4]]}, headers=headers
+                    )
                 except httpx.HTTPError as exc:
                     self.failures.append(repr(exc))
                     continue
                 version = answer.json().get("model_version", "") if answer.is_success else ""
-                self.answers.append(
-                    (answer.headers.get("x-kfops-variant", "?"), answer.status_code, version)
-                )
+                variant = answer.headers.get("x-kfops-variant", "?")
+                self.answers.append((variant, answer.status_code, version))
+                if self.sticky_header:
+                    self.seen.append((time.time(), key, variant))
                 time.sleep(0.01)
 
     def __enter__(self) -> Load:
@@ -301,6 +308,43 @@ def test_shadow_traffic_reaches_the_candidate_and_clients_see_only_stable(
     assert load.failures == []
 
 
+def variant_query(code: str = "") -> str:
+    selector = 'variant="{{variant}}",role="served",kind="predict"' + code
+    return f"(sum(increase(kfops_router_requests_total{{{selector}}}[1m])) or vector(0))"
+
+
+@pytest.mark.parametrize("stage", [ERRORING], indirect=True)
+def test_an_ab_experiment_splits_by_subject_and_its_test_rejects_the_worse_variant(
+    stage: Stage, parts: Parts
+) -> None:
+    comparison = {
+        "metric": "success-rate",
+        "test": "two-proportion-z",
+        "successQuery": variant_query(',code="200"'),
+        "totalQuery": variant_query(),
+    }
+    begin(stage, parts, ERRORING, [{"experiment": {
+        "duration": "8s", "weight": 50, "stickyKey": {"header": "x-user"},
+        "comparison": comparison}}, {"setWeight": 100}])  # fmt: skip
+    with Load(stage.router_url, sticky_header="x-user") as load:
+        record = drive(stage)
+    status = record.status
+    assert status.phase == RolloutPhase.DEGRADED, (status.message, stage.events)
+    result = status.experiment.result
+    assert result.test == "two-proportion-z" and result.p_value < 0.001
+    assert result.winner == "stable" and result.decision == "candidate-worse"
+    assert result.variants["candidate"]["successes"] == 0
+    # Sticky: during the experiment, every subject saw one variant only; both had some.
+    subjects: dict[str, set[str]] = {}
+    for when, key, variant in load.seen:
+        if status.experiment.started_at + 0.5 < when < status.aborted_at - 0.5:
+            subjects.setdefault(key, set()).add(variant)
+    assert len(subjects) == 40 and all(len(seen) == 1 for seen in subjects.values()), subjects
+    assert {next(iter(seen)) for seen in subjects.values()} == {"stable", "candidate"}
+    assert router_traffic(stage)["candidateWeight"] == 0
+    assert set(load.codes("stable")) == {200}
+
+
 @pytest.mark.parametrize("stage", [HEALTHY], indirect=True)
 def test_a_killed_controller_resumes_at_its_step(
     stage: Stage, parts: Parts, tmp_path: Path
@@ -343,3 +387,56 @@ def test_a_killed_controller_resumes_at_its_step(
     assert weights[-1] == 100 and 80 in weights
     steps = [point.note for point in record.history if point.note.startswith("step ")]
     assert len(steps) == len(set(steps)), steps  # every step entered exactly once
+
+
+def test_rollout_start_serves_routes_analyses_and_promotes(parts: Parts, tmp_path: Path) -> None:
+    """The laptop path end to end: `kfops rollout start` starts both servers, the router and a
+    Prometheus, drives the rollout under load, moves the alias and stops what it started."""
+    config = tmp_path / "kfops.yaml"
+    config.write_text(yaml.safe_dump({
+        "project": "rollout-start", "data": {"path": "unused.csv", "target": "churned"},
+        "runtime": {"root": str(tmp_path)}, "tracking": {"uri": parts.tracking_uri},
+        "registry": {"model_name": MODEL_NAME},
+        "serving": {"inference": "thread", "grace_period_seconds": 2},
+        "rollout": {"analysisTemplates": TEMPLATES[:1], "strategy": {"canary": {"steps": [
+            {"setWeight": 50}, {"analysis": {"templates": [{"templateName": "error-rate"}]}},
+        ]}}},
+    }))  # fmt: skip
+    kfops = str(Path(sys.executable).parent / "kfops")
+    argv = [kfops, "rollout", "start", "--config", str(config), "--interval", "0.5",
+            "--stable", parts.versions["stable"], "--candidate", parts.versions[HEALTHY]]  # fmt: skip
+    store = LocalRolloutStore(tmp_path)
+    start = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})  # fmt: skip
+    load = None
+    try:
+        for _ in range(3000):  # the state file appears once every process is up
+            if store.exists("rollout-start") or start.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert store.exists("rollout-start"), start.communicate(timeout=60)[0]
+        processes = store.load("rollout-start").processes
+        assert set(processes) == {"stable", "candidate", "router", "prometheus"}
+        load = Load(processes["router"]["url"]).__enter__()
+        output, _ = start.communicate(timeout=300)
+    finally:
+        if load is not None:
+            load.__exit__()
+        if start.poll() is None:
+            start.kill()
+    assert start.returncode == 0, output
+    assert "rollout complete" in output and "timeline:" in output
+    record = store.load("rollout-start")
+    assert record.status.phase == RolloutPhase.HEALTHY
+    assert (
+        MlflowAliases(parts.tracking_uri).version(MODEL_NAME, "champion") == parts.versions[HEALTHY]
+    )
+    assert {code for _, code, _ in load.answers} == {200}
+    assert load.codes("candidate")[200] > 0
+    for process in processes.values():  # everything it started is gone
+        with pytest.raises(ProcessLookupError):
+            os.kill(process["pid"], 0)
+    assert (store.folder / "rollout-start-timeline.png").is_file()
+    MlflowAliases(parts.tracking_uri).apply(
+        MoveAlias(MODEL_NAME, "champion", parts.versions["stable"])
+    )
