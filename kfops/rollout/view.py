@@ -102,8 +102,17 @@ def rollout_tree(name: str, spec: RolloutSpec, status: RolloutStatus) -> Tree:
     return tree
 
 
+MEASUREMENT_COLOUR = {
+    AnalysisPhase.SUCCESSFUL: "tab:green",
+    AnalysisPhase.FAILED: "tab:red",
+    AnalysisPhase.ERROR: "tab:orange",
+    AnalysisPhase.INCONCLUSIVE: "tab:cyan",
+}
+
+
 def timeline_png(name: str, history: list[HistoryPoint], status: RolloutStatus, path: Path) -> Path:
-    """Candidate weight and mirror over time, with the events that moved them."""
+    """Candidate weight and mirror over time, the events that moved them, and below, each
+    analysis measurement as a dot coloured by its verdict."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,7 +125,14 @@ def timeline_png(name: str, history: list[HistoryPoint], status: RolloutStatus, 
     seconds = [point.time - start for point in history] + [history[-1].time - start]
     weights = [point.candidate_weight for point in history] + [history[-1].candidate_weight]
     mirrors = [point.mirror_percent for point in history] + [history[-1].mirror_percent]
-    fig, ax = plt.subplots(figsize=(9, 4))
+    rows = [
+        (f"{run.name}/{result.name}", result.measurements)
+        for run in status.analysis_runs
+        for result in run.metric_results
+    ]
+    fig, (ax, lower) = plt.subplots(
+        2, 1, figsize=(9, 5.5), sharex=True, height_ratios=(3, max(1, len(rows)))
+    )
     ax.step(seconds, weights, where="post", label="candidate weight %", color="tab:blue")
     if any(mirrors):
         ax.step(seconds, mirrors, where="post", label="mirror %", color="tab:purple", ls="--")
@@ -125,11 +141,20 @@ def timeline_png(name: str, history: list[HistoryPoint], status: RolloutStatus, 
             ax.axvline(point.time - start, color="grey", lw=0.5, alpha=0.5)
     colour = {"Healthy": "tab:green", "Degraded": "tab:red", "Paused": "tab:cyan"}
     ax.set_title(f"rollout {name}: {status.phase}", color=colour.get(str(status.phase), "black"))
-    ax.set_xlabel("seconds since start")
     ax.set_ylabel("% of requests")
     ax.set_ylim(-5, 105)
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
+    for row, (_, measurements) in enumerate(rows):
+        for m in measurements:
+            lower.scatter(m.started_at - start, row, color=MEASUREMENT_COLOUR.get(m.phase, "grey"))
+    lower.set_yticks(range(len(rows)), [label for label, _ in rows] or [])
+    lower.set_ylim(-0.5, max(len(rows), 1) - 0.5)
+    lower.set_xlabel("seconds since start")
+    lower.grid(alpha=0.3)
+    if not rows:
+        lower.text(0.5, 0.5, "no analysis", transform=lower.transAxes, ha="center", va="center")
+        lower.set_yticks([])
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
