@@ -15,28 +15,21 @@ uvicorn/httptools + aiohttp client. ``--kfops`` adds a real ``kfops serve`` upst
 small logistic regression) measured directly and through the router.
 
 Load comes from ``wrk`` (one thread, a Lua script for the POST body) when it is installed,
-else from a bounded Python thread pool. Every process binds 127.0.0.1.
+else from a bounded Python thread pool (both in load.py). Every process binds 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import re
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from load import Server, free_port, generator_name, http_load
 
 REPO = Path(__file__).resolve().parents[1]
 CONCURRENCY = (1, 32)
@@ -45,138 +38,10 @@ BODY: dict[str, Any] = {"instances": [{"x": 1.0, "y": 2.0}]}
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 
-@dataclass
-class Result:
-    p50_ms: float
-    p99_ms: float
-    rps: float
-    errors: int = 0
-
-
-# -- load generation ---------------------------------------------------------------------------
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def wrk(url: str, concurrency: int, seconds: float) -> Result:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = {json.dumps(json.dumps(BODY))}\n"
-        )
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
-             "-s", script.name, url],
-            capture_output=True, text=True, timeout=seconds + 60, check=True,
-        ).stdout  # fmt: skip
-    finally:
-        os.unlink(script.name)
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if not (p50 and p99 and rps):
-        raise SystemExit(f"benchmark: cannot read wrk's output:\n{out}")
-    failed = int(bad.group(1)) if bad else 0
-    failed += sum(int(n) for n in errors.groups()) if errors else 0
-    return Result(_ms(p50.group(1)), _ms(p99.group(1)), float(rps.group(1)), failed)
-
-
-def threads(url: str, concurrency: int, seconds: float) -> Result:
-    """Fallback without wrk: ``concurrency`` threads, each with a keep-alive httpx client."""
-    import httpx
-
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop = time.perf_counter() + seconds
-
-    def worker() -> None:
-        mine, bad = [], 0
-        with httpx.Client(timeout=10) as client:
-            while time.perf_counter() < stop:
-                started = time.perf_counter()
-                bad += client.post(url, json=BODY).status_code != 200
-                mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
-
-    started = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(round(q * (len(latencies) - 1))))] * 1000
-
-    return Result(pct(0.5), pct(0.99), len(latencies) / elapsed, errors[0])
-
-
-def load(url: str, concurrency: int, seconds: float) -> Result:
-    return (wrk if shutil.which("wrk") else threads)(url, concurrency, seconds)
-
-
-# -- processes -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Process:
-    """A server process; ``with`` waits until ``ready_url`` answers 200, then SIGTERMs it."""
-
-    def __init__(self, name: str, command: list[str], ready_url: str, cwd: Path | None = None):
-        self.name, self.command, self.ready_url, self.cwd = name, command, ready_url, cwd
-        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed with the process)
-        self.process: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> Process:
-        import httpx
-
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen(
-            self.command, stdout=self.log, stderr=subprocess.STDOUT, text=True, env=env,
-            cwd=self.cwd, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(self.ready_url, timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.log.seek(0)
-        output = self.log.read()[-3000:]
-        self.__exit__()
-        raise SystemExit(f"benchmark: {self.name} did not start:\n{output}")
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self.process is not None and self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=10)
-        finally:
-            self.log.close()
+def process(name: str, command: list[str], ready_url: str, cwd: Path | None = None) -> Server:
+    """A benchmark process that imports kfops from this checkout."""
+    env = {"PYTHONPATH": str(REPO)}
+    return Server(name, command, ready_url, env, cwd, start_timeout=120, stop_timeout=20)
 
 
 def me(*args: str) -> list[str]:
@@ -331,7 +196,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measure(
-    label: str, url: str, seconds: float, results: dict[Any, Any], proxy: Process | None = None
+    label: str, url: str, seconds: float, results: dict[Any, Any], proxy: Server | None = None
 ) -> None:
     """Load at each concurrency; with ``proxy``, also its CPU microseconds per request.
 
@@ -342,10 +207,10 @@ def measure(
     answer = httpx.post(url, json=BODY, timeout=30)
     if answer.status_code != 200:
         raise SystemExit(f"benchmark: {label} answered {answer.status_code}: {answer.text[:300]}")
-    load(url, 8, 1.0)  # warm-up: connections, caches
+    http_load(url, BODY, 8, 1.0)  # warm-up: connections, caches
     for concurrency in CONCURRENCY:
         before = cpu_seconds(proxy.process.pid) if proxy and proxy.process else 0.0
-        results[(label, concurrency)] = r = load(url, concurrency, seconds)
+        results[(label, concurrency)] = r = http_load(url, BODY, concurrency, seconds)
         if proxy and proxy.process:
             used = cpu_seconds(proxy.process.pid) - before
             results[("cpu", label, concurrency)] = used / max(r.rps * seconds, 1) * 1e6
@@ -358,7 +223,9 @@ def paired(direct: str, routed: str, seconds: float, results: dict[Any, Any]) ->
     The machine is shared, so load drifts; alternating makes the drift hit both alike.
     """
     slices = max(3, int(seconds))
-    runs = [(load(direct, 1, 1.0), load(routed, 1, 1.0)) for _ in range(slices)]
+    runs = [
+        (http_load(direct, BODY, 1, 1.0), http_load(routed, BODY, 1, 1.0)) for _ in range(slices)
+    ]
     results["paired"] = (
         statistics.median(d.p50_ms for d, _ in runs),
         statistics.median(r.p50_ms for _, r in runs),
@@ -381,15 +248,15 @@ def run(seconds: float, compare_stacks: bool, with_kfops: bool) -> list[tuple[st
     stable_port, candidate_port = free_port(), free_port()
     stable, candidate = f"http://127.0.0.1:{stable_port}", f"http://127.0.0.1:{candidate_port}"
     with (
-        Process("echo stable", me("--serve-echo", stable_port), stable + "/ready"),
-        Process("echo candidate", me("--serve-echo", candidate_port), candidate + "/ready"),
+        process("echo stable", me("--serve-echo", stable_port), stable + "/ready"),
+        process("echo candidate", me("--serve-echo", candidate_port), candidate + "/ready"),
     ):
         measure("direct (echo)", stable + path, seconds, results)
         if compare_stacks:
             for stack in ("aiohttp", "uvicorn-httpx", "uvicorn-aiohttp"):
                 port = free_port()
                 base = f"http://127.0.0.1:{port}"
-                with Process(
+                with process(
                     stack, me("--serve-stack", stack, port, stable), base + "/ready"
                 ) as proxy:
                     label = f"bare proxy: {stack}"
@@ -399,7 +266,7 @@ def run(seconds: float, compare_stacks: bool, with_kfops: bool) -> list[tuple[st
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             command = router_command(stable, candidate, port, mirror)
-            with Process("router", command, base + "/router/healthz") as proxy:
+            with process("router", command, base + "/router/healthz") as proxy:
                 label = "router 20% canary" + (", 100% mirror" if mirror else "")
                 measure(label, base + path, seconds, results, proxy)
                 rows.append((label, "direct (echo)"))
@@ -412,12 +279,12 @@ def run(seconds: float, compare_stacks: bool, with_kfops: bool) -> list[tuple[st
             direct = f"http://127.0.0.1:{port}"
             serve = [str(Path(sys.executable).parent / "kfops"), "serve", "--model", str(model),
                      "--sha256", digest, "--port", str(port), "--name", MODEL]  # fmt: skip
-            with Process("kfops serve", serve, direct + "/v2/health/ready", cwd=Path(tmp)):
+            with process("kfops serve", serve, direct + "/v2/health/ready", cwd=Path(tmp)):
                 measure("direct (kfops serve)", direct + path, seconds, results)
                 router_port = free_port()
                 base = f"http://127.0.0.1:{router_port}"
                 command = router_command(direct, direct, router_port)
-                with Process("router", command, base + "/router/healthz") as proxy:
+                with process("router", command, base + "/router/healthz") as proxy:
                     measure("router -> kfops serve", base + path, seconds, results, proxy)
                     rows.append(("router -> kfops serve", "direct (kfops serve)"))
     report(results, rows)
@@ -468,8 +335,9 @@ def main() -> None:
     parser.add_argument("--compare-stacks", action="store_true", help="Also time bare proxies.")
     parser.add_argument("--kfops", action="store_true", help="Also use a kfops model server.")
     args = parser.parse_args()
-    loader = "wrk" if shutil.which("wrk") else "python threads (install wrk for lighter load)"
-    print(f"load: {loader}; {os.cpu_count()} cores; {args.duration:g} s per run", flush=True)
+    print(
+        f"load: {generator_name()}; {os.cpu_count()} cores; {args.duration:g} s per run", flush=True
+    )
     run(args.duration, args.compare_stacks, args.kfops)
 
 

@@ -23,18 +23,15 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from load import Result, Server, free_port, generator_name, http_load, timed_threads
+from load import wrk as wrk  # for scripts that `import serving` and time one server
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "examples" / "churn" / "data" / "churn.csv"
@@ -44,14 +41,6 @@ MODEL = "churn"
 CONCURRENCY = (1, 32)
 BARE_TREES = "(a') bare, tree by tree"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-
-
-@dataclass
-class Result:
-    p50_ms: float
-    p99_ms: float
-    rps: float
-    errors: int = 0
 
 
 # -- the model -----------------------------------------------------------------------------
@@ -107,157 +96,6 @@ def train(folder: Path) -> dict[str, Any]:
         "mlflow_dir": mlflow_dir,
         "sha256": artifact_sha256(mlflow_dir),
     }
-
-
-# -- load generation -------------------------------------------------------------------------
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def timed_threads(call: Callable[[], bool], concurrency: int, seconds: float) -> Result:
-    """Each thread calls ``call`` in a loop until the time is up; latencies of all calls."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop = time.perf_counter() + seconds
-
-    def worker() -> None:
-        mine, bad = [], 0
-        while time.perf_counter() < stop:
-            started = time.perf_counter()
-            ok = call()
-            mine.append(time.perf_counter() - started)
-            bad += not ok
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    return Result(
-        _percentile(latencies, 0.5) * 1000,
-        _percentile(latencies, 0.99) * 1000,
-        len(latencies) / elapsed,
-        errors[0],
-    )
-
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: float) -> Result:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = {json.dumps(json.dumps(body))}\n"
-        )
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
-             "-s", script.name, url],
-            capture_output=True, text=True, timeout=seconds + 60, check=True,
-        ).stdout  # fmt: skip
-    finally:
-        os.unlink(script.name)
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if not (p50 and p99 and rps):
-        raise SystemExit(f"benchmark: cannot read wrk's output:\n{out}")
-    failed = int(bad.group(1)) if bad else 0
-    failed += sum(int(n) for n in errors.groups()) if errors else 0
-    return Result(_ms(p50.group(1)), _ms(p99.group(1)), float(rps.group(1)), failed)
-
-
-def http_load(url: str, body: dict[str, Any], concurrency: int, seconds: float) -> Result:
-    if shutil.which("wrk"):
-        return wrk(url, body, concurrency, seconds)
-    import httpx
-
-    local = threading.local()
-
-    def call() -> bool:
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(timeout=10)
-        return local.client.post(url, json=body).status_code == 200
-
-    return timed_threads(call, concurrency, seconds)
-
-
-# -- servers ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A server process; ``with`` waits until ``ready_url`` answers 200, then stops it."""
-
-    def __init__(
-        self,
-        name: str,
-        command: list[str],
-        ready_url: str,
-        env: dict[str, str] | None = None,
-        cwd: Path | None = None,
-    ):
-        self.name, self.command, self.ready_url = name, command, ready_url
-        self.env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **(env or {})}
-        self.cwd = cwd
-        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed with the server)
-        self.process: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> Server:
-        import httpx
-
-        self.process = subprocess.Popen(
-            self.command, stdout=self.log, stderr=subprocess.STDOUT, text=True, env=self.env,
-            cwd=self.cwd, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if httpx.get(self.ready_url, timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        self.log.seek(0)
-        output = self.log.read()[-3000:]
-        self.__exit__()
-        raise SystemExit(f"benchmark: {self.name} did not start:\n{output}")
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self.process is not None and self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=10)
-        finally:
-            self.log.close()
 
 
 def serve_plain(port: int, model_path: str) -> None:
@@ -496,9 +334,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="Seconds per load run.")
     parser.add_argument("--skip-mlserver", action="store_true")
     args = parser.parse_args()
-    load = "wrk" if shutil.which("wrk") else "python threads (install wrk for lighter load)"
     print(
-        f"load generator: {load}; {os.cpu_count()} cores; {args.duration:g} s per run", flush=True
+        f"load generator: {generator_name()}; {os.cpu_count()} cores; {args.duration:g} s per run",
+        flush=True,
     )
     report(run(args.duration, args.skip_mlserver))
 

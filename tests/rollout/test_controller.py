@@ -12,7 +12,7 @@ import pytest
 
 from kfops.errors import RolloutError
 from kfops.rollout.actions import MoveAlias, SetTraffic
-from kfops.rollout.controller import World, local_command, local_tick, run_local
+from kfops.rollout.controller import local_command, local_tick, run_local
 from kfops.rollout.router import start_router
 from kfops.rollout.spec import RolloutPlan
 from kfops.rollout.status import RolloutPhase, RolloutStatus
@@ -20,6 +20,7 @@ from kfops.rollout.store import LocalRolloutStore, RolloutRecord
 from kfops.rollout.traffic import LocalRouterTraffic, MlflowAliases
 from kfops.rollout.view import rollout_tree, timeline_png
 from tests.support.http_server import json_server
+from tests.support.rollout_world import Recorder, world
 
 STEPS = [{"setWeight": 20}, {"pause": {"duration": "10s"}}, {"setWeight": 60}, {"pause": {}}]
 
@@ -29,27 +30,12 @@ def make_spec(steps=STEPS):
     return plan.resolve("churn", "1", "2")
 
 
-class Recorder:
-    def __init__(self, fail: bool = False) -> None:
-        self.got: list = []
-        self.fail = fail
-
-    def apply(self, action) -> None:
-        if self.fail:
-            raise RolloutError("router at http://127.0.0.1:1 did not answer")
-        self.got.append(action)
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> LocalRolloutStore:
     store = LocalRolloutStore(tmp_path)
     spec = make_spec()
     store.save(RolloutRecord(name="churn", spec=spec, status=RolloutStatus.initial(spec)))
     return store
-
-
-def world(traffic=None, aliases=None) -> World:
-    return World(traffic or Recorder(), aliases or Recorder(), measure=lambda requests: [])
 
 
 def test_steps_advance_with_time_and_traffic_is_applied(store: LocalRolloutStore) -> None:

@@ -7,12 +7,11 @@ import json
 
 import kopf
 
-from kfops.errors import RolloutError
 from kfops.rollout import operator
 from kfops.rollout.actions import MoveAlias, SetTraffic
-from kfops.rollout.controller import World
 from kfops.rollout.operator import COMMAND_ANNOTATION, candidate_predictor, reconcile_object
 from kfops.rollout.spec import API_GROUP, PLURAL
+from tests.support.rollout_world import Recorder, world
 
 SPEC = {
     "model": "churn",
@@ -23,19 +22,7 @@ SPEC = {
 }
 
 
-class Recorder:
-    def __init__(self, fail: bool = False) -> None:
-        self.got: list = []
-        self.fail = fail
-
-    def apply(self, action) -> None:
-        if self.fail:
-            raise RolloutError("set traffic on InferenceService default/churn: 404 Not Found")
-        self.got.append(action)
-
-
-def world(fail: bool = False) -> World:
-    return World(Recorder(fail), Recorder(), measure=lambda requests: [])
+NOT_FOUND = "set traffic on InferenceService default/churn: 404 Not Found"
 
 
 def obj(status=None, command=None, spec=SPEC) -> dict:
@@ -93,7 +80,7 @@ def test_an_invalid_spec_degrades_with_the_field_named() -> None:
 
 
 def test_a_failed_action_keeps_the_step_and_says_it_retries() -> None:
-    update = reconcile_object(obj(), world(fail=True), now=100.0)
+    update = reconcile_object(obj(), world(Recorder(fail=True, message=NOT_FOUND)), now=100.0)
     assert update.status["currentStepIndex"] == 0 and update.status["canaryWeight"] == 0
     assert update.status["message"].startswith("retrying: set traffic on InferenceService")
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from kfops.config import DataConfig, ModelConfig, ServingConfig, TaskType
+from kfops.config import ServingConfig
 
 MODEL_NAME = "churn-serving"
 TARGET = "churned"
@@ -57,17 +57,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory, churn_frame: pd.DataFrame
     from kfops.registry.tracking import use_tracking
     from kfops.registry.versions import promote, register_challenger
     from kfops.steps.train import _pip_requirements
-    from kfops.training.estimator import train_model
+    from tests.support.model_servers import train_small_model
 
     root = tmp_path_factory.mktemp("registry")
-    data = DataConfig(
-        path="churn.csv",
-        target=TARGET,
-        entity_column="customer_id",
-        timestamp_column="event_timestamp",
-    )
-    params = {"n_estimators": 10, "random_state": 0, "n_jobs": 1}
-    model = train_model(churn_frame, data, ModelConfig(params=params), TaskType.CLASSIFICATION)
+    model = train_small_model(churn_frame)
     uri = f"sqlite:///{root / 'mlflow.db'}"
     experiment = use_tracking(uri, "serving-tests", (root / "artifacts").as_uri())
     sample = churn_frame.drop(columns=[TARGET]).head(5)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from tests.support.processes import stop_process
 from tests.support.prometheus import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -167,13 +167,8 @@ class ModelServerHandle:
         self._stopped = True
         if self.thread is not None:
             self.thread.stop(timeout)
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        if self.process is not None:
+            stop_process(self.process, timeout)
 
     def __enter__(self) -> ModelServerHandle:
         return self

@@ -11,7 +11,6 @@ it into a conftest (``from tests.support.prometheus import prometheus  # noqa: F
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from kfops.rollout.local_stack import (
     prometheus_binary,
     prometheus_config,
 )
+from tests.support.processes import stop_process
 
 Targets = dict[str, list[str]]
 """Job name -> ``host:port`` targets serving ``/metrics``."""
@@ -61,13 +61,7 @@ class PrometheusHandle:
         if self._stopped:
             return
         self._stopped = True
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        stop_process(self.process, timeout)
 
 
 def _wait_ready(handle: PrometheusHandle, timeout: float) -> bool:
