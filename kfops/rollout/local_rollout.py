@@ -16,6 +16,7 @@ from kfops.registry.champion import CHALLENGER
 from kfops.rollout import local_stack
 from kfops.rollout.controller import World, is_done, prometheus_measure, run_local
 from kfops.rollout.engine import check_spec
+from kfops.rollout.spec import RolloutSpec
 from kfops.rollout.status import RolloutPhase, RolloutStatus
 from kfops.rollout.store import LocalRolloutStore, RolloutRecord, check_name
 from kfops.rollout.traffic import LocalRouterTraffic, MlflowAliases
@@ -47,6 +48,14 @@ def _versions(
             f"{model} has no '{CHALLENGER}' version to roll out; pass --candidate VERSION"
         )
     return stable, candidate
+
+
+def _measures(spec: RolloutSpec) -> bool:
+    """Whether anything in the rollout queries Prometheus (analysis or an experiment)."""
+    canary = spec.strategy.canary
+    return canary.analysis is not None or any(
+        step.analysis is not None or step.experiment is not None for step in canary.steps
+    )
 
 
 def start_local_rollout(
@@ -103,7 +112,7 @@ def start_local_rollout(
             processes["stable"].url, processes["candidate"].url, folder
         )
         address = prometheus
-        if prometheus == "local":
+        if prometheus == "local" and _measures(spec):
             targets = {"kfops-router": [local_stack.host_port(processes["router"].url)],
                        "kfops-models": [local_stack.host_port(processes[v].url)
                                         for v in ("stable", "candidate")]}  # fmt: skip
@@ -113,8 +122,10 @@ def start_local_rollout(
         local_stack.stop_all({key: p.as_dict() for key, p in processes.items()})
         raise
     spec.traffic.router_url = processes["router"].url
-    spec.prometheus.address = address
-    on_event(f"router {spec.traffic.router_url}, prometheus {address}")
+    if address != "local":
+        spec.prometheus.address = address
+    measured = f"prometheus {spec.prometheus.address}" if _measures(spec) else "no analysis"
+    on_event(f"router {spec.traffic.router_url}, {measured}")
     record = RolloutRecord(
         name=name,
         spec=spec,
