@@ -16,7 +16,11 @@ import pandas as pd
 from feast import FeatureStore, FeatureView
 from feast.infra.offline_stores.file_source import FileSource
 
+from kfops.features.feast_metrics import forget_feast_multiprocess_dir
 from kfops.features.store import feast_errors
+
+forget_feast_multiprocess_dir()
+
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -14,8 +14,11 @@ import pandas as pd
 from feast import FeatureService, FeatureStore
 
 from kfops.errors import FeaturesError
+from kfops.features.feast_metrics import forget_feast_multiprocess_dir
 from kfops.features.store import feast_errors
 from kfops.features.training_set import join_keys, resolve_service
+
+forget_feast_multiprocess_dir()
 
 Shape = tuple[FeatureService, set[str], set[str]]  # service, join keys, feature names
 

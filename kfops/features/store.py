@@ -29,6 +29,9 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 
 from kfops.config import FeaturesConfig
 from kfops.errors import FeaturesError
+from kfops.features.feast_metrics import forget_feast_multiprocess_dir
+
+forget_feast_multiprocess_dir()
 
 FEAST_HOME_ENV = "KFOPS_FEAST_HOME"
 STATE_SUBDIR = "feast"

@@ -18,7 +18,10 @@ from feast.feature_view_projection import FeatureViewProjection
 
 from kfops.data.ingest import parse_timestamps
 from kfops.errors import DataError, FeaturesError
+from kfops.features.feast_metrics import forget_feast_multiprocess_dir
 from kfops.features.store import feast_errors
+
+forget_feast_multiprocess_dir()
 
 FEAST_TIME = "event_timestamp"  # the entity timestamp column name Feast looks for
 _TIME = "__kfops_time"
