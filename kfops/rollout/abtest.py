@@ -83,6 +83,19 @@ def _finite(*values: float) -> bool:
     return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
 
 
+EXTRAPOLATION_SLACK = 0.01
+"""Share of the total by which successes may exceed it and still be read as all successes."""
+
+
+def _counts(successes: float, total: float) -> tuple[float, float]:
+    """Whole counts. Prometheus' ``increase()`` extrapolates to the window's edges, so two
+    counters read over one window come back fractional and may disagree by a little: 314.393
+    successes of 314.353 trials is every trial a success, not an impossible proportion."""
+    if total < successes <= total * (1 + EXTRAPOLATION_SLACK):
+        successes = total
+    return float(round(successes)), float(round(total))
+
+
 def compare_proportions(
     successes_a: float,
     total_a: float,
@@ -103,6 +116,8 @@ def compare_proportions(
     if not _finite(successes_a, total_a, successes_b, total_b):
         result.message = f"{metric}: a count is not a finite number"
         return result
+    successes_a, total_a = _counts(successes_a, total_a)
+    successes_b, total_b = _counts(successes_b, total_b)
     for variant, successes, total in (
         ("stable", successes_a, total_a),
         ("candidate", successes_b, total_b),

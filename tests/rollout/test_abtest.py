@@ -131,3 +131,11 @@ def test_result_survives_json():
     again = type(result).model_validate_json(result.model_dump_json(by_alias=True))
     assert again == result
     assert '"pValue"' in result.model_dump_json(by_alias=True)
+
+
+def test_extrapolated_prometheus_counts_are_read_as_whole_counts() -> None:
+    # increase() over one window: 314.393 successes of 314.353 trials means all succeeded.
+    result = compare_proportions(314.393, 314.353, 0.0, 300.2)
+    assert result.variants["stable"]["rate"] == 1.0
+    assert result.variants["candidate"]["rate"] == 0.0
+    assert result.decision == "candidate-worse" and result.p_value < 1e-6
