@@ -272,7 +272,10 @@ def test_an_erroring_candidate_is_aborted_and_stable_never_fails(
     assert load.failures == []
     assert set(load.codes("stable")) == {200}, load.codes("stable")
     assert load.codes("candidate")[500] > 0  # it did get traffic, and failed it
-    assert {variant for variant, _, _ in load.answers[after_abort:]} == {"stable"}
+    # Requests in flight at the abort (one per client thread at most) may still come back
+    # from the candidate; every later one is stable's.
+    later = load.answers[after_abort + load.workers :]
+    assert later and {variant for variant, _, _ in later} == {"stable"}
 
 
 @pytest.mark.parametrize("stage", [SLOW], indirect=True)
