@@ -111,3 +111,19 @@ def test_kopf_reconciles_modelrollouts_on_a_timer() -> None:
     settings = kopf.OperatorSettings()
     operator.configure(settings=settings)
     assert settings.scanning.disabled and settings.peering.standalone
+
+
+def test_the_operator_deployment_runs_this_module_with_what_it_needs() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    manifest = Path(__file__).resolve().parents[2] / "manifests/base/rollout-operator.yaml"
+    (deployment,) = [
+        d for d in yaml.safe_load_all(manifest.read_text()) if d["kind"] == "Deployment"
+    ]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    command = " ".join(container["command"])
+    assert "-m kfops.rollout.operator" in command and "--standalone" in command
+    env = {item["name"] for item in container["env"]}
+    assert operator.TRACKING_ENV in env and "KFOPS_ROLLOUT_INTERVAL" in env
