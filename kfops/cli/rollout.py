@@ -23,7 +23,6 @@ from kfops.cli.common import console, err_console, exits_cleanly, resolve_config
 from kfops.errors import ConfigurationError, RolloutError
 
 TARGET_ENV = "KFOPS_ROLLOUT_TARGET"  # "cluster" when called as the kubectl plugin
-COMMAND_ANNOTATION = "rollouts.kfops.io/command"
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="kfops.yaml")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any key.")]
@@ -82,7 +81,7 @@ def _send_command(namespace: str | None, name: str, command: str, **arguments: A
     api, ns, _ = _cluster_rollout(namespace, name)
     request = {"command": command, "arguments": arguments, "id": uuid.uuid4().hex[:12],
                "requestedAt": time.time()}  # fmt: skip
-    kube.annotate(api, ns, name, {COMMAND_ANNOTATION: json.dumps(request, sort_keys=True)})
+    kube.annotate(api, ns, name, {kube.COMMAND_ANNOTATION: json.dumps(request, sort_keys=True)})
     console.print(f"{command} requested for modelrollout/{name} in {ns} (id {request['id']})")
 
 

@@ -112,6 +112,32 @@ def remember(record: RolloutRecord, now: float, note: str = "") -> None:
         record.history.append(point)
 
 
+def _decide_locally(
+    store: LocalRolloutStore,
+    name: str,
+    now: float | None,
+    decide: Callable[[RolloutRecord, float], engine.Decision],
+    notes: tuple[str, ...] = (),
+    on_event: Callable[[str], None] | None = None,
+) -> RolloutRecord:
+    """Read, decide and act, then write, all under the rollout's lock; the state file
+    changes only when the decision's actions succeeded."""
+    with store.locked(name):
+        record = store.load(name)
+        when = time.time() if now is None else now
+        decision = decide(record, when)
+        record.status = decision.status
+        for note in notes:
+            remember(record, when, note=note)
+        for event in decision.events:
+            remember(record, when, note=str(event))
+            if on_event is not None:
+                on_event(str(event))
+        remember(record, when)
+        store.save(record)
+        return record
+
+
 def local_tick(
     store: LocalRolloutStore,
     name: str,
@@ -120,19 +146,12 @@ def local_tick(
     on_event: Callable[[str], None] | None = None,
     resync: bool = False,
 ) -> RolloutRecord:
-    """One tick of a local rollout under its lock; the state file changes only on success."""
-    with store.locked(name):
-        record = store.load(name)
-        when = time.time() if now is None else now
-        decision = tick(record.spec, record.status, when, world, resync=resync)
-        record.status = decision.status
-        for event in decision.events:
-            remember(record, when, note=str(event))
-            if on_event is not None:
-                on_event(str(event))
-        remember(record, when)
-        store.save(record)
-        return record
+    """One tick of a local rollout."""
+    return _decide_locally(
+        store, name, now,
+        lambda record, when: tick(record.spec, record.status, when, world, resync=resync),
+        on_event=on_event,
+    )  # fmt: skip
 
 
 def local_command(
@@ -143,16 +162,14 @@ def local_command(
     now: float | None = None,
     **arguments: Any,
 ) -> RolloutRecord:
-    with store.locked(name):
-        record = store.load(name)
-        when = time.time() if now is None else now
-        decision = command(record.spec, record.status, command_name, when, world, **arguments)
-        record.status = decision.status
-        remember(record, when, note=f"command {command_name}")
-        for event in decision.events:
-            remember(record, when, note=str(event))
-        store.save(record)
-        return record
+    """A user's command on a local rollout, carried out at once."""
+    return _decide_locally(
+        store, name, now,
+        lambda record, when: command(
+            record.spec, record.status, command_name, when, world, **arguments
+        ),
+        notes=(f"command {command_name}",),
+    )  # fmt: skip
 
 
 def run_local(

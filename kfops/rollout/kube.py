@@ -22,6 +22,8 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 FIELD_MANAGER = "kfops-rollout"
+COMMAND_ANNOTATION = "rollouts.kfops.io/command"
+"""Where `kubectl kfops rollout promote|abort|...` leaves a request for the operator."""
 TIMEOUT_S = 30
 
 

@@ -26,10 +26,10 @@ from pydantic import ValidationError
 from kfops.errors import KfopsError
 from kfops.rollout import controller
 from kfops.rollout.controller import World
+from kfops.rollout.kube import COMMAND_ANNOTATION
 from kfops.rollout.spec import API_GROUP, API_VERSION, PLURAL, RolloutSpec
 from kfops.rollout.status import RolloutPhase, RolloutStatus
 
-COMMAND_ANNOTATION = "rollouts.kfops.io/command"
 RECONCILE_SECONDS = float(os.environ.get("KFOPS_ROLLOUT_INTERVAL", "5"))
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
