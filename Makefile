@@ -14,6 +14,7 @@ run: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache
 
 compile: setup
 	.venv/bin/kfops compile --config $(EXAMPLE)

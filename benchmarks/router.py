@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/router.py [--duration 5] [--compare-stacks] [--kfops]
 
 Default run (about 50 s): a trivial echo upstream (aiohttp on uvloop, its own process),
-measured directly and through ``python -m kfops.rollout.router`` (its own process) at
+measured directly and through ``python -m kfops.rollout.router.proxy`` (its own process) at
 concurrency 1 and 32; p50, p99, req/s and the added p50/p99 in milliseconds. The router
 runs at 20 % candidate weight (two echo upstreams), so the split logic is on the path.
 A last row adds 100 % mirroring (every stable answer copied to the candidate). The
@@ -235,7 +235,7 @@ def paired(direct: str, routed: str, seconds: float, results: dict[Any, Any]) ->
 
 def router_command(stable: str, candidate: str, port: int, mirror: int = 0) -> list[str]:
     return [
-        sys.executable, "-m", "kfops.rollout.router", "--stable", stable, "--candidate",
+        sys.executable, "-m", "kfops.rollout.router.proxy", "--stable", stable, "--candidate",
         candidate, "--port", str(port), "--candidate-weight", "20", "--mirror-percent", str(mirror),
     ]  # fmt: skip
 

@@ -6,6 +6,11 @@ server map failures in one place. Messages name the object, the value and the fi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError as PydanticValidationError
+
 
 class KfopsError(Exception):
     """Root of every error kfops raises on purpose."""
@@ -112,3 +117,51 @@ ERROR_TYPES: dict[str, type[KfopsError]] = {
 def error_from_name(name: str, message: str) -> KfopsError:
     """Rebuild an error that crossed a process boundary as (class name, message)."""
     return ERROR_TYPES.get(name, PipelineError)(message)
+
+
+def one_line(exc: BaseException | str, limit: int | None = None) -> str:
+    """The first line of an error (or text), for messages that must stay on one line.
+
+    Third-party exceptions often carry tracebacks or multi-line payloads; a kfops error
+    line quotes only their first line, or the exception's class name when it is empty.
+    """
+    if isinstance(exc, BaseException):
+        lines = str(exc).strip().splitlines()
+        text = lines[0] if lines else type(exc).__name__
+    else:
+        lines = str(exc).strip().splitlines()
+        text = lines[0] if lines else ""
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def format_location(loc: tuple[object, ...] | list[object]) -> str:
+    """A pydantic error location as a key path: ('tuning', 'parameters', 1, 'type') ->
+    'tuning.parameters[1].type'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+def config_error(
+    exc: PydanticValidationError, source: str, error_type: type[KfopsError] = ConfigurationError
+) -> KfopsError:
+    """One line for a pydantic validation failure: the first problem's key, what is wrong
+    and the fix, and how many more there are."""
+    err = exc.errors()[0]
+    key = format_location(err["loc"])
+    if err["type"] == "extra_forbidden":
+        msg = f"{source}: unknown key '{key}'; remove it or check its spelling"
+    elif err["type"] == "missing":
+        msg = f"{source}: missing required key '{key}'; add it"
+    else:
+        value: Any = err.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        msg = f"{source}: invalid value {shown} for '{key}': {err['msg']}"
+    more = len(exc.errors()) - 1
+    if more:
+        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return error_type(msg)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from kfops.config import TaskType
+from kfops.errors import ConfigurationError
 
 
 class Direction(StrEnum):
@@ -29,15 +29,11 @@ METRIC_DIRECTIONS: dict[str, Direction] = {
     "r2": Direction.MAXIMIZE,
 }
 
-DEFAULT_PROMOTION_METRIC: dict[TaskType, str] = {
-    TaskType.CLASSIFICATION: "roc_auc",
-    TaskType.REGRESSION: "rmse",
-}
+DEFAULT_PROMOTION_METRIC: dict[str, str] = {"classification": "roc_auc", "regression": "rmse"}
+"""By task (``kfops.config.TaskType`` values); the config imports this module, not the reverse."""
 
 
 def direction_of(metric: str) -> Direction:
-    from kfops.errors import ConfigurationError
-
     try:
         return METRIC_DIRECTIONS[metric]
     except KeyError:

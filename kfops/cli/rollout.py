@@ -42,7 +42,7 @@ def _in_cluster(flag: bool | None) -> bool:
 
 def _local(config: Path | None, overrides: list[str] | None):
     """The project's config, its rollout store and the world a local command acts on."""
-    from kfops.rollout.store import LocalRolloutStore
+    from kfops.rollout.drivers.store import LocalRolloutStore
 
     cfg = resolve_config(config, overrides=overrides)
     return cfg, LocalRolloutStore(cfg.state_dir)
@@ -67,7 +67,7 @@ def _print_event(line: str) -> None:
 
 
 def _cluster_rollout(namespace: str | None, name: str) -> tuple[Any, str, dict]:
-    from kfops.rollout import kube
+    from kfops.rollout.drivers import kube
 
     api = kube.api_client()
     ns = namespace or "default"
@@ -76,7 +76,7 @@ def _cluster_rollout(namespace: str | None, name: str) -> tuple[Any, str, dict]:
 
 def _send_command(namespace: str | None, name: str, command: str, **arguments: Any) -> None:
     """Ask the operator to carry a command out; it clears the annotation when done."""
-    from kfops.rollout import kube
+    from kfops.rollout.drivers import kube
 
     api, ns, _ = _cluster_rollout(namespace, name)
     request = {"command": command, "arguments": arguments, "id": uuid.uuid4().hex[:12],
@@ -100,8 +100,8 @@ def _steer(
     if _in_cluster(cluster):
         _send_command(namespace, name, command, **arguments)
         return
-    from kfops.rollout.controller import local_command
-    from kfops.rollout.local_rollout import local_world
+    from kfops.rollout.drivers.controller import local_command
+    from kfops.rollout.drivers.local_rollout import local_world
     from kfops.rollout.view import rollout_tree
 
     cfg, store = _local(config, overrides)
@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Start a local rollout: serve both versions, route between them, run the analysis."""
-        from kfops.rollout.local_rollout import start_local_rollout
+        from kfops.rollout.drivers.local_rollout import start_local_rollout
 
         cfg = resolve_config(config, overrides=set_)
         start_local_rollout(
@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
         keep_serving: Annotated[bool, typer.Option("--keep-serving")] = False,
     ) -> None:
         """Resume the controller of a local rollout (after Ctrl-C or a crash)."""
-        from kfops.rollout.local_rollout import drive
+        from kfops.rollout.drivers.local_rollout import drive
 
         cfg, store = _local(config, set_)
         drive(cfg, store, name, interval=interval, keep_serving=keep_serving,
@@ -179,9 +179,9 @@ def register(app: typer.Typer) -> None:
         """Steps, weights, analysis runs and their measurements, as a tree."""
         from rich.live import Live
 
-        from kfops.rollout.controller import is_done
-        from kfops.rollout.spec import RolloutSpec
-        from kfops.rollout.status import RolloutStatus
+        from kfops.config.rollout import RolloutSpec
+        from kfops.rollout.drivers.controller import is_done
+        from kfops.rollout.engine.status import RolloutStatus
         from kfops.rollout.view import rollout_tree
 
         def fetch() -> tuple[RolloutSpec, RolloutStatus]:
@@ -295,7 +295,7 @@ def register(app: typer.Typer) -> None:
     @exits_cleanly
     def stop(name: NameArg, config: ConfigOpt = None, set_: SetOpt = None) -> None:
         """Stop the local servers, router and Prometheus a rollout started."""
-        from kfops.rollout.local_stack import stop_all
+        from kfops.rollout.drivers.local_stack import stop_all
 
         _, store = _local(config, set_)
         record = store.load(name)

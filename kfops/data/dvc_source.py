@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from kfops.config import DataFormat
-from kfops.data.ingest import REVISION_ATTR, SUPPORTED, _format_of
+from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of
 from kfops.errors import DataError
 
 PREFIX = "dvc://"
@@ -189,7 +189,7 @@ def read_dvc(uri: str, fmt: DataFormat) -> pd.DataFrame:
     """Read the file at the URI's revision; the commit read goes in ``frame.attrs``."""
     where = locate(uri)
     try:
-        fmt = _format_of(Path(where.path), DataFormat(fmt))
+        fmt = format_of(Path(where.path), DataFormat(fmt))
     except DataError:
         raise DataError(
             f"{uri}: cannot tell the format of {where.path} from its extension; use "

@@ -19,6 +19,8 @@ from pandas.api import types as ptypes
 from sklearn.model_selection import train_test_split
 
 from kfops.config import DataConfig, DataFormat, TaskType
+from kfops.data.dvc_source import read_dvc
+from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of
 from kfops.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -26,32 +28,14 @@ log = logging.getLogger(__name__)
 MIN_ROWS = 10  # fewest rows worth splitting: two test rows at the default test_size 0.2
 MAX_CLASSES_FOR_INTEGERS = 20  # more distinct whole numbers than this are a quantity
 
-SUPPORTED = "CSV (.csv, .csv.gz) or Parquet (.parquet, .pq)"
-_EXTENSIONS = {".csv": DataFormat.CSV, ".parquet": DataFormat.PARQUET, ".pq": DataFormat.PARQUET}
-
 DatasetReader = Callable[[str, DataFormat], pd.DataFrame]
-REVISION_ATTR = "kfops.revision"
-
-
-def _format_of(path: Path, fmt: DataFormat) -> DataFormat:
-    if fmt is not DataFormat.AUTO:
-        return fmt
-    compressed = {".gz", ".bz2", ".zip", ".xz", ".zst"}  # pandas decompresses these itself
-    suffixes = [s for s in map(str.lower, path.suffixes) if s not in compressed]
-    found = _EXTENSIONS.get(suffixes[-1]) if suffixes else None
-    if found is None:
-        raise DataError(
-            f"{path}: cannot tell the format from the extension; use {SUPPORTED}, "
-            "or set data.format to csv or parquet"
-        )
-    return found
 
 
 def _read_local(uri: str, fmt: DataFormat) -> pd.DataFrame:
     path = Path(unquote(urlparse(uri).path) if uri.startswith("file://") else uri)
     if not path.is_file():
         raise DataError(f"{path}: file not found; pass --data with an existing CSV or Parquet file")
-    fmt = _format_of(path, fmt)
+    fmt = format_of(path, fmt)
     try:
         if fmt is DataFormat.CSV:
             return pd.read_csv(path)
@@ -66,13 +50,7 @@ def _read_local(uri: str, fmt: DataFormat) -> pd.DataFrame:
         ) from exc
 
 
-def _read_dvc(uri: str, fmt: DataFormat) -> pd.DataFrame:
-    from kfops.data.dvc_source import read_dvc  # builds on this module, so imported late
-
-    return read_dvc(uri, fmt)
-
-
-READERS: dict[str, DatasetReader] = {"": _read_local, "file": _read_local, "dvc": _read_dvc}
+READERS: dict[str, DatasetReader] = {"": _read_local, "file": _read_local, "dvc": read_dvc}
 """URI scheme -> reader. Other stores (s3://) plug in here with the same signature.
 
 Readers of versioned stores put the revision they read in ``frame.attrs[REVISION_ATTR]``.

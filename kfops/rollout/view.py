@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rich.tree import Tree
 
-from kfops.rollout.spec import RolloutSpec, Step, parse_duration
-from kfops.rollout.status import AnalysisPhase, RolloutPhase, RolloutStatus
-from kfops.rollout.store import HistoryPoint
+from kfops.config.rollout import RolloutSpec, Step, parse_duration
+from kfops.rollout.drivers.store import HistoryPoint
+from kfops.rollout.engine.status import AnalysisPhase, RolloutPhase, RolloutStatus
 
 PHASE_STYLE = {
     RolloutPhase.PROGRESSING: "bold yellow",

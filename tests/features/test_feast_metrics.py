@@ -12,7 +12,7 @@ import os
 import kfops.features.materialize  # imports feast.metrics through the guard
 assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ, os.environ["PROMETHEUS_MULTIPROC_DIR"]
 from prometheus_client import generate_latest
-from kfops.rollout.router_metrics import RouterMetrics
+from kfops.rollout.router.metrics import RouterMetrics
 a, b = RouterMetrics(), RouterMetrics()
 a._assignments.labels(assignment="weighted", variant="candidate").inc(5)
 b._assignments.labels(assignment="weighted", variant="candidate").inc(1)

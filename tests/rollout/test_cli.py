@@ -16,15 +16,15 @@ from typer.testing import CliRunner
 
 from kfops.cli.main import app
 from kfops.config import load_config
-from kfops.rollout.actions import MoveAlias
-from kfops.rollout.controller import local_tick
-from kfops.rollout.local_rollout import local_world
-from kfops.rollout.operator import COMMAND_ANNOTATION
-from kfops.rollout.router import start_router
-from kfops.rollout.spec import RolloutPlan
-from kfops.rollout.status import RolloutStatus
-from kfops.rollout.store import LocalRolloutStore, RolloutRecord
-from kfops.rollout.traffic import MlflowAliases
+from kfops.config.rollout import RolloutPlan
+from kfops.rollout.backends.local import MlflowAliases
+from kfops.rollout.drivers.controller import local_tick
+from kfops.rollout.drivers.local_rollout import local_world
+from kfops.rollout.drivers.operator import COMMAND_ANNOTATION
+from kfops.rollout.drivers.store import LocalRolloutStore, RolloutRecord
+from kfops.rollout.engine.actions import MoveAlias
+from kfops.rollout.engine.status import RolloutStatus
+from kfops.rollout.router.proxy import start_router
 from tests.support.http_server import json_server
 from tests.support.recording import recording
 

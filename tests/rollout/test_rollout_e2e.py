@@ -23,14 +23,14 @@ import httpx
 import pytest
 import yaml
 
-from kfops.rollout.actions import MoveAlias
-from kfops.rollout.controller import World, prometheus_measure, run_local
-from kfops.rollout.prometheus import query, wait_until_scraped
-from kfops.rollout.router import start_router
-from kfops.rollout.spec import RolloutPlan
-from kfops.rollout.status import AnalysisPhase, RolloutPhase, RolloutStatus
-from kfops.rollout.store import LocalRolloutStore, RolloutRecord
-from kfops.rollout.traffic import LocalRouterTraffic, MlflowAliases
+from kfops.config.rollout import RolloutPlan
+from kfops.rollout.backends.local import LocalRouterTraffic, MlflowAliases
+from kfops.rollout.drivers.controller import World, prometheus_measure, run_local
+from kfops.rollout.drivers.store import LocalRolloutStore, RolloutRecord
+from kfops.rollout.engine.actions import MoveAlias
+from kfops.rollout.engine.status import AnalysisPhase, RolloutPhase, RolloutStatus
+from kfops.rollout.providers.prometheus import query, wait_until_scraped
+from kfops.rollout.router.proxy import start_router
 from tests.support.model_servers import (
     ERRORING,
     HEALTHY,

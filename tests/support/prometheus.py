@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from kfops.rollout.local_stack import (
+from kfops.rollout.drivers.local_stack import (
     PROMETHEUS_ENV,
     free_port,
     prometheus_argv,

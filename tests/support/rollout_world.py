@@ -1,11 +1,11 @@
-"""A rollout :class:`kfops.rollout.controller.World` that records instead of acting: the
+"""A rollout :class:`kfops.rollout.drivers.controller.World` that records instead of acting: the
 traffic and alias actions the controller or operator carried out, in order, for the test
 to check, and a switch to make every action fail as an unreachable backend would."""
 
 from __future__ import annotations
 
 from kfops.errors import RolloutError
-from kfops.rollout.controller import World
+from kfops.rollout.drivers.controller import World
 
 UNREACHABLE = "router at http://127.0.0.1:1 did not answer"
 

@@ -1,0 +1,70 @@
+"""The whole ``kfops.yaml``: every section in one model, and where its state lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from kfops.config.rollout import RolloutPlan
+from kfops.config.sections import (
+    ClusterConfig,
+    DataConfig,
+    FeaturesConfig,
+    ModelConfig,
+    RegistryConfig,
+    RuntimeConfig,
+    Strict,
+    TrackingConfig,
+    ValidationConfig,
+)
+from kfops.config.serving import ServingConfig
+from kfops.config.tuning import TuningConfig
+
+
+class KfopsConfig(Strict):
+    project: str = Field(..., pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    data: DataConfig
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    features: FeaturesConfig | None = None
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    tuning: TuningConfig | None = None
+    serving: ServingConfig | None = None
+    rollout: RolloutPlan | None = None
+    base_dir: str | None = Field(
+        None, description="Directory of the config file; set by the loader."
+    )
+
+    @model_validator(mode="after")
+    def _target_not_dropped(self) -> KfopsConfig:
+        if self.data.target in self.data.drop_columns:
+            raise ValueError(f"data.drop_columns contains the target '{self.data.target}'")
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return self.registry.model_name or f"{self.project}-model"
+
+    @property
+    def experiment_name(self) -> str:
+        return self.tracking.experiment or self.project
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.runtime.root)
+
+    def resolved_tracking_uri(self) -> str:
+        if self.tracking.uri:
+            return self.tracking.uri
+        return f"sqlite:///{(self.state_dir / 'mlflow.db').resolve()}"
+
+    def resolved_artifact_location(self) -> str | None:
+        if self.tracking.artifact_location:
+            return self.tracking.artifact_location
+        if self.tracking.uri:
+            return None
+        return (self.state_dir / "mlartifacts").resolve().as_uri()

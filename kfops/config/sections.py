@@ -1,0 +1,158 @@
+"""The sections every kfops.yaml has: data, validation, features, model, registry,
+tracking, runtime and cluster."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CONFIG_FILENAME = "kfops.yaml"
+STATE_DIRNAME = ".kfops"
+
+
+class TaskType(StrEnum):
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+
+
+class DataFormat(StrEnum):
+    AUTO = "auto"
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SplitConfig(Strict):
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    seed: int = 42
+    stratify: bool = True
+
+
+class DataConfig(Strict):
+    path: str = Field(..., description="Path or URI of the dataset (CSV or Parquet).")
+    format: DataFormat = DataFormat.AUTO
+    target: str
+    task: TaskType | None = Field(None, description="Inferred from the target when absent.")
+    entity_column: str | None = None
+    timestamp_column: str | None = None
+    drop_columns: list[str] = Field(default_factory=list)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+
+
+class ValidationConfig(Strict):
+    enabled: bool = True
+    schema_path: str | None = Field(
+        None, description="Curated TFDV schema (pbtxt). Inferred and saved when the file is absent."
+    )
+    min_rows: int = Field(20, ge=1)
+    categorical_min_domain_mass: float = Field(
+        1.0, ge=0.0, le=1.0, description="Share of a categorical column's values inside its domain."
+    )
+    max_missing_fraction: float | None = Field(
+        None, ge=0.0, le=1.0, description="Cap on missing values per column in inferred schemas."
+    )
+    drift_threshold: float | None = Field(
+        None, gt=0.0, le=1.0, description="L-infinity / Jensen-Shannon bound, train vs test."
+    )
+
+
+class FeaturesConfig(Strict):
+    repo: str = Field(..., description="Feast repository folder, relative to this file.")
+    service: str = Field(..., description="FeatureService naming the model's features.")
+    store_yaml: str = Field(
+        "feature_store.yaml",
+        description="Store profile in the repo, e.g. feature_store.redis.yaml.",
+    )
+    cutoff: str | None = Field(
+        None, description="Materialize up to this ISO-8601 time; default the latest event."
+    )
+
+    @field_validator("cutoff")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(
+                    f"'{value}' is not an ISO-8601 time; write it like 2025-12-31T00:00:00Z"
+                ) from None
+        return value
+
+
+DEFAULT_ESTIMATORS: dict[TaskType, str] = {
+    TaskType.CLASSIFICATION: "sklearn.ensemble.RandomForestClassifier",
+    TaskType.REGRESSION: "sklearn.ensemble.RandomForestRegressor",
+}
+
+
+class ModelConfig(Strict):
+    estimator: str | None = Field(
+        None,
+        description="Dotted path of a scikit-learn estimator; default a RandomForest for the task.",
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def estimator_for(self, task: TaskType) -> str:
+        return self.estimator or DEFAULT_ESTIMATORS[task]
+
+    @field_validator("estimator")
+    @classmethod
+    def _dotted(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if "." not in value or value.startswith(".") or value.endswith("."):
+            raise ValueError(
+                f"'{value}' is not a dotted path; write it like sklearn.ensemble.RandomForestClassifier"
+            )
+        return value
+
+
+class RegistryConfig(Strict):
+    model_name: str | None = Field(None, description="Defaults to '<project>-model'.")
+    promotion_metric: str | None = Field(
+        None, description="Defaults to roc_auc (classification) or rmse (regression)."
+    )
+    min_improvement: float = Field(0.0, ge=0.0)
+
+
+class TrackingConfig(Strict):
+    uri: str | None = Field(None, description="MLflow tracking URI; default sqlite under .kfops/.")
+    registry_uri: str | None = None
+    experiment: str | None = Field(None, description="Defaults to the project name.")
+    artifact_location: str | None = None
+
+
+class RuntimeConfig(Strict):
+    root: str = Field(STATE_DIRNAME, description="Local state: pipeline root, cache, MLflow store.")
+    caching: bool = True
+
+
+class ComponentResources(Strict):
+    cpu_request: str | None = None
+    cpu_limit: str | None = None
+    memory_request: str | None = None
+    memory_limit: str | None = None
+
+
+class ClusterConfig(Strict):
+    image: str = "ghcr.io/kfops/kfops:0.1.0"
+    tfdv_image: str = "ghcr.io/kfops/kfops-tfdv:0.1.0"
+    images: dict[str, str] = Field(
+        default_factory=dict, description="Per-component image overrides, by component name."
+    )
+    resources: dict[str, ComponentResources] = Field(default_factory=dict)
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    secrets_as_env: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Secret name -> {secret key: env var}."
+    )
+    host: str | None = None
+    experiment: str | None = None
+    namespace: str | None = Field(None, description="KFP profile namespace (multi-user only).")
+    service_account: str | None = None

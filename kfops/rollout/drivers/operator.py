@@ -1,0 +1,247 @@
+"""The kfops rollout operator: kopf reconciles every ModelRollout with the engine.
+
+Run it with ``kopf run --standalone --all-namespaces -m kfops.rollout.drivers.operator`` (the
+Deployment in manifests/base/rollout-operator.yaml does). The kopf handler is a thin shell
+around :func:`reconcile_object`, a plain function of the object, the clock and the world,
+so every decision it takes is tested without a cluster.
+
+Users steer a rollout with ``kubectl kfops rollout promote|abort|…``, which writes the
+request to the ``rollouts.kfops.io/command`` annotation; the next reconcile carries it out
+(once: its id is kept in ``status.lastCommand``) and removes the annotation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from kfops.config.rollout import API_GROUP, API_VERSION, PLURAL, RolloutSpec
+from kfops.errors import KfopsError
+from kfops.rollout.drivers import controller
+from kfops.rollout.drivers.controller import World
+from kfops.rollout.drivers.kube import COMMAND_ANNOTATION
+from kfops.rollout.engine.status import RolloutPhase, RolloutStatus
+
+RECONCILE_SECONDS = float(os.environ.get("KFOPS_ROLLOUT_INTERVAL", "5"))
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ObjectUpdate:
+    """What one reconcile writes back: the status, annotations to set or remove, events."""
+
+    status: dict[str, Any]
+    annotations: dict[str, str | None] = field(default_factory=dict)
+    events: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _plain(value: Any) -> Any:
+    """kopf hands out read-only mapping views; the engine wants plain data."""
+    return json.loads(json.dumps(value, default=dict))
+
+
+def _command(annotations: dict[str, str]) -> dict[str, Any] | None:
+    raw = annotations.get(COMMAND_ANNOTATION)
+    if not raw:
+        return None
+    try:
+        request = json.loads(raw)
+        if not isinstance(request, dict) or "command" not in request:
+            raise ValueError("no 'command' key")
+    except ValueError as exc:
+        return {"command": None, "id": None, "error": f"unreadable command {raw!r}: {exc}"}
+    return request
+
+
+def reconcile_object(
+    obj: dict[str, Any],
+    world: World | Callable[[RolloutSpec], World],
+    now: float,
+    *,
+    resync: bool = False,
+    place_candidate: Callable[[RolloutSpec], None] | None = None,
+) -> ObjectUpdate:
+    """One reconcile of a ModelRollout object (as the API server returns it)."""
+    raw_status = copy.deepcopy(obj.get("status") or {})
+    last_command = raw_status.get("lastCommand") or {}
+    try:
+        spec = RolloutSpec.model_validate(obj.get("spec") or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = f"spec.{where}: {first['msg']}; fix the ModelRollout"
+        return ObjectUpdate(
+            status={**raw_status, "phase": RolloutPhase.DEGRADED.value, "message": message},
+            warnings=[message],
+        )
+    status = (
+        RolloutStatus.model_validate(raw_status)
+        if raw_status.get("specFingerprint")
+        else RolloutStatus.initial(spec)
+    )
+    the_world = world(spec) if callable(world) and not isinstance(world, World) else world
+    update = ObjectUpdate(status={})
+    request = _command((obj.get("metadata") or {}).get("annotations") or {})
+    if request is not None:
+        update.annotations[COMMAND_ANNOTATION] = None
+        if request.get("error"):
+            update.warnings.append(request["error"])
+        elif request.get("id") is None or request.get("id") != last_command.get("id"):
+            outcome = {"id": request.get("id"), "command": request["command"], "at": now}
+            try:
+                decision = controller.command(
+                    spec, status, request["command"], now, the_world,
+                    **(request.get("arguments") or {}),
+                )  # fmt: skip
+                status = decision.status
+                update.events += [f"command {request['command']}", *decision.events]
+            except KfopsError as exc:
+                outcome["error"] = exc.message
+                update.warnings.append(f"command {request['command']}: {exc.message}")
+            last_command = outcome
+    try:
+        if place_candidate is not None and not controller.is_done(status):
+            place_candidate(spec)
+        decision = controller.tick(spec, status, now, the_world, resync=resync)
+        status = decision.status
+        update.events += decision.events
+    except KfopsError as exc:
+        # Keep the status as it was: the next reconcile decides again (nothing skipped).
+        status = status.model_copy(update={"message": f"retrying: {exc.message}"})
+        update.warnings.append(exc.message)
+    update.status = status.to_json_dict()
+    if last_command:
+        update.status["lastCommand"] = last_command
+    return update
+
+
+# -- the cluster world -------------------------------------------------------------------------
+
+
+def cluster_world(spec: RolloutSpec, namespace: str, api: Any) -> World:
+    """KServe traffic, the MLflow registry the pod is configured for, Prometheus."""
+    from kfops.rollout.backends.kserve import KServeTrafficBackend
+    from kfops.rollout.backends.local import MlflowAliases
+
+    traffic = spec.traffic
+    uri = os.environ.get(TRACKING_ENV)
+    if not uri:
+        raise KfopsError(f"the operator needs {TRACKING_ENV} to move aliases; set it")
+    return World(
+        traffic=KServeTrafficBackend(
+            api,
+            traffic.namespace or namespace,
+            traffic.inference_service or spec.model,
+            traffic.deployment_mode,
+            traffic.virtual_service,
+        ),
+        aliases=MlflowAliases(uri),
+        measure=controller.prometheus_measure,
+    )
+
+
+def candidate_predictor(
+    stable: dict[str, Any], model: str, version: str, sha256: str | None, source: str | None
+) -> dict[str, Any]:
+    """The candidate's predictor: stable's, with the candidate's model in it.
+
+    The kfops image takes ``--model models:/NAME/VERSION --sha256 DIGEST``; KServe's sklearn
+    runtime takes ``model.storageUri``.
+    """
+    predictor = copy.deepcopy(stable)
+    predictor.pop("canaryTrafficPercent", None)
+    labels = predictor.setdefault("labels", {})
+    labels["kfops.io/model-version"] = version
+    labels["kfops.io/variant"] = "candidate"
+    for container in predictor.get("containers") or []:
+        args = container.get("args") or []
+        for index, arg in enumerate(args[:-1]):
+            if arg == "--model":
+                args[index + 1] = f"models:/{model}/{version}"
+            elif arg == "--sha256" and sha256:
+                args[index + 1] = sha256
+    if "model" in predictor and source:
+        predictor["model"]["storageUri"] = source
+    return predictor
+
+
+def candidate_placer(world: World) -> Callable[[RolloutSpec], None]:
+    """Puts the candidate on the InferenceService once (at 0 %), if it is not there yet."""
+    from mlflow import MlflowClient
+
+    from kfops.registry.versions import MODEL_SHA256_TAG
+
+    def place(spec: RolloutSpec) -> None:
+        backend = world.traffic
+        if backend.read().candidate_version == spec.candidate.version:
+            return
+        stable = (backend.get().get("spec") or {}).get("predictor") or {}
+        if (stable.get("labels") or {}).get("kfops.io/model-version") == spec.candidate.version:
+            return  # promoted already: the candidate is the predictor
+        client = MlflowClient(tracking_uri=os.environ.get(TRACKING_ENV))
+        version = client.get_model_version(spec.model, spec.candidate.version)
+        predictor = candidate_predictor(
+            stable, spec.model, spec.candidate.version,
+            version.tags.get(MODEL_SHA256_TAG), version.source,
+        )  # fmt: skip
+        backend.place_candidate(predictor, spec.candidate.version)
+
+    return place
+
+
+# -- kopf -----------------------------------------------------------------------------------------
+
+try:  # the library stays importable (and testable) where kopf is not installed
+    import kopf
+except ImportError:  # pragma: no cover
+    kopf = None  # type: ignore[assignment]
+
+if kopf is not None:
+
+    @kopf.on.startup()
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        """No CRD scanning, no peering objects, progress in annotations (not in status)."""
+        settings.scanning.disabled = True
+        settings.peering.standalone = True
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+            prefix="rollouts.kfops.io"
+        )
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix="rollouts.kfops.io"
+        )
+        settings.posting.level = logging.INFO
+
+    @kopf.timer(API_GROUP, API_VERSION, PLURAL, interval=RECONCILE_SECONDS, initial_delay=1.0)
+    def reconcile(
+        body: kopf.Body, namespace: str, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+    ) -> None:
+        """Every few seconds per ModelRollout: measure, decide, act, write the status."""
+        from kfops.rollout.drivers import kube
+
+        api = memo.get("api") or kube.api_client()
+        memo["api"] = api
+        obj = _plain(body)
+        world = cluster_world(RolloutSpec.model_validate(obj.get("spec") or {}), namespace, api)
+        update = reconcile_object(
+            obj, world, time.time(), resync=not memo.get("synced"),
+            place_candidate=candidate_placer(world),
+        )  # fmt: skip
+        memo["synced"] = True
+        patch.status.update(update.status)
+        for key, value in update.annotations.items():
+            patch.metadata.annotations[key] = value
+        for event in update.events:
+            kopf.info(body, reason="Rollout", message=event[:1000])
+        for warning in update.warnings:
+            kopf.warn(body, reason="Rollout", message=warning[:1000])
