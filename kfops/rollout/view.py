@@ -8,8 +8,7 @@ from pathlib import Path
 from rich.tree import Tree
 
 from kfops.config.rollout import RolloutSpec, Step, parse_duration
-from kfops.rollout.drivers.store import HistoryPoint
-from kfops.rollout.engine.status import AnalysisPhase, RolloutPhase, RolloutStatus
+from kfops.rollout.engine.status import AnalysisPhase, HistoryPoint, RolloutPhase, RolloutStatus
 
 PHASE_STYLE = {
     RolloutPhase.PROGRESSING: "bold yellow",

@@ -18,9 +18,9 @@ from kfops.config.rollout import RolloutSpec
 from kfops.errors import RolloutError
 from kfops.rollout import engine
 from kfops.rollout.backends.local import AliasBackend, TrafficBackend
-from kfops.rollout.drivers.store import HistoryPoint, LocalRolloutStore, RolloutRecord
+from kfops.rollout.drivers.store import LocalRolloutStore, RolloutRecord
 from kfops.rollout.engine.actions import Action, MoveAlias, SetTraffic
-from kfops.rollout.engine.status import RolloutStatus
+from kfops.rollout.engine.status import HistoryPoint, RolloutStatus
 
 Measure = Callable[[Sequence[Any]], list[Any]]
 """Takes the engine's measurement requests, returns its measurements (Prometheus)."""

@@ -22,20 +22,9 @@ from pydantic import BaseModel, Field
 
 from kfops.config.rollout import RolloutSpec
 from kfops.errors import RolloutError
-from kfops.rollout.engine.status import RolloutStatus
+from kfops.rollout.engine.status import HistoryPoint, RolloutStatus
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
-
-
-class HistoryPoint(BaseModel):
-    """One moment of the rollout, appended when traffic, step or phase change."""
-
-    time: float
-    step: int
-    candidate_weight: int
-    mirror_percent: int
-    phase: str
-    note: str = ""
 
 
 class RolloutRecord(BaseModel):

@@ -14,7 +14,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kfops.config.rollout import RolloutSpec, Spec
 from kfops.rollout.engine.abtest import ComparisonResult
@@ -195,3 +195,14 @@ def spec_fingerprint(spec: RolloutSpec) -> str:
     )
     digest = hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()
     return digest[:16]
+
+
+class HistoryPoint(BaseModel):
+    """One moment of the rollout, appended when traffic, step or phase change."""
+
+    time: float
+    step: int
+    candidate_weight: int
+    mirror_percent: int
+    phase: str
+    note: str = ""
