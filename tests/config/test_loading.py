@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from kfops.config import KfopsConfig, TaskType, config_from_dict, config_to_dict, load_config
+from kfops.config import TaskType, load_config
 from kfops.errors import ConfigurationError
 
 BASE = {"project": "demo", "data": {"path": "data.csv", "target": "y"}}
@@ -90,13 +90,6 @@ def test_missing_file_and_bad_yaml(tmp_path):
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigurationError, match=r"not valid YAML at line \d"):
         load_config(write(tmp_path, "project: demo\ndata: [\n  - a: b\n  c\n"))
-
-
-def test_round_trip_through_pipeline_parameter(tmp_path):
-    cfg = load_config(write(tmp_path, "project: demo\ndata: {path: x.csv, target: y}\n"))
-    again = config_from_dict(config_to_dict(cfg))
-    assert isinstance(again, KfopsConfig)
-    assert again == cfg
 
 
 def test_bundled_example_config_is_valid(repo):
