@@ -15,6 +15,9 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports --no-cache
+	.venv/bin/deptry .
+# The tests' imports: each declared (main or dev group); dev packages are theirs to use.
+	.venv/bin/deptry tests --exclude '\.venv' --ignore DEP002,DEP004
 
 compile: setup
 	.venv/bin/kfops compile --config $(EXAMPLE)
