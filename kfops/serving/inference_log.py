@@ -23,7 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from cloudevents.http import CloudEvent
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +99,10 @@ class ParquetSink:
             pq.write_table(table, folder / f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet")
 
 
-def to_cloudevents(record: InferenceRecord, source: str) -> list[dict[str, Any]]:
-    """The request and response events of a record, in CloudEvents structured form."""
+def to_cloudevents(record: InferenceRecord, source: str) -> list[CloudEvent]:
+    """The request and response events of a record, with KServe's logger attributes."""
+    from cloudevents.http import CloudEvent
+
     instances = [
         dict(zip(record.features, row, strict=True))
         for row in zip(*record.features.values(), strict=True)
@@ -118,16 +123,21 @@ def to_cloudevents(record: InferenceRecord, source: str) -> list[dict[str, Any]]
         "endpoint": record.protocol,
     }
     return [
-        {**common, "type": REQUEST_EVENT, "data": {"instances": instances}},
-        {**common, "type": RESPONSE_EVENT, "data": response},
+        CloudEvent({**common, "type": REQUEST_EVENT}, {"instances": instances}),
+        CloudEvent({**common, "type": RESPONSE_EVENT}, response),
     ]
 
 
-def binary_mode(event: dict[str, Any]) -> tuple[dict[str, str], bytes]:
-    """HTTP headers (``ce-*``) and body of an event in CloudEvents binary mode."""
-    headers = {f"ce-{k}": str(v) for k, v in event.items() if k not in ("data", "datacontenttype")}
-    headers["content-type"] = event.get("datacontenttype", "application/json")
-    return headers, json.dumps(event["data"], default=str).encode()
+def _json_data(data: Any) -> str:
+    # Feature values that JSON has no type for (numpy scalars, timestamps) go as text.
+    return json.dumps(data, default=str)
+
+
+def binary_mode(event: CloudEvent) -> tuple[dict[str, str], bytes]:
+    """HTTP headers (``ce-*``, ``content-type``) and JSON body of an event in binary mode."""
+    from cloudevents.conversion import to_binary
+
+    return to_binary(event, data_marshaller=_json_data)
 
 
 class CloudEventSink:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from cloudevents.http import from_http
 
 from kfops.serving.inference_log import (
     REQUEST_EVENT,
@@ -63,19 +66,67 @@ def test_cloudevents_follow_the_kserve_logger() -> None:
     request, response = to_cloudevents(record(), source="kfops-model-server/churn")
     assert request["type"] == REQUEST_EVENT and response["type"] == RESPONSE_EVENT
     assert request["id"] == response["id"] == "r1" and request["specversion"] == "1.0"
-    assert request["data"] == {"instances": [{"age": 30, "plan": "a"}, {"age": 40, "plan": "b"}]}
-    assert response["data"]["predictions"] == [1, 0] and response["modelversion"] == "3"
+    assert request.data == {"instances": [{"age": 30, "plan": "a"}, {"age": 40, "plan": "b"}]}
+    assert response.data["predictions"] == [1, 0] and response["modelversion"] == "3"
     headers, body = binary_mode(response)
     assert headers["ce-type"] == RESPONSE_EVENT and headers["ce-id"] == "r1"
     assert headers["content-type"] == "application/json" and b'"predictions"' in body
 
 
+def test_values_json_has_no_type_for_are_sent_as_text() -> None:
+    event = to_cloudevents(
+        InferenceRecord(
+            time=WHEN,
+            request_id="r9",
+            model="churn",
+            version="3",
+            variant="champion",
+            protocol="v2",
+            features={"seen": [WHEN], "count": [np.int64(7)]},
+            labels=[np.int64(1)],
+        ),
+        source="kfops-model-server/churn",
+    )[0]
+    _, body = binary_mode(event)
+    assert json.loads(body) == {"instances": [{"seen": str(WHEN), "count": "7"}]}
+
+
 def test_cloudevent_sink_posts_both_events_in_binary_mode() -> None:
     with recording() as sink:
-        CloudEventSink(sink.url + "/events").write([record()])
-    assert [r.headers["ce-type"] for r in sink.requests] == [REQUEST_EVENT, RESPONSE_EVENT]
+        CloudEventSink(sink.url + "/events", source="kfops-model-server/churn").write([record()])
     assert all(r.path == "/events" and r.method == "POST" for r in sink.requests)
+    # Binary mode: attributes in ce-* headers, the body is the data alone.
+    assert [r.headers["content-type"] for r in sink.requests] == ["application/json"] * 2
     assert sink.requests[0].json()["instances"][1] == {"age": 40, "plan": "b"}
+
+    request, response = (from_http(r.headers, r.raw_body) for r in sink.requests)
+    for event, kind in ((request, REQUEST_EVENT), (response, RESPONSE_EVENT)):
+        assert event.get_attributes() == {
+            "specversion": "1.0",
+            "id": "r1",
+            "source": "kfops-model-server/churn",
+            "type": kind,
+            "time": "2025-06-01T12:30:00+00:00",
+            "datacontenttype": "application/json",
+            "inferenceservicename": "churn",
+            "modelversion": "3",
+            "variant": "champion",
+            "endpoint": "v1",
+        }
+    assert request.data == {"instances": [{"age": 30, "plan": "a"}, {"age": 40, "plan": "b"}]}
+    assert response.data == {
+        "predictions": [1, 0],
+        "probabilities": [[0.2, 0.8], [0.9, 0.1]],
+        "classes": [0, 1],
+    }
+
+
+def test_a_sink_that_refuses_the_events_costs_the_records() -> None:
+    with recording(lambda request: (503, {"error": "broker unavailable"})) as sink:
+        logger = InferenceLogger([CloudEventSink(sink.url)], 1.0, flush_seconds=30)
+        logger.add(record())
+        logger.close()
+    assert len(sink.requests) == 1 and logger.dropped == 1
 
 
 class Broken:
