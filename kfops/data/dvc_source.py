@@ -29,7 +29,7 @@ import pandas as pd
 
 from kfops.config import DataFormat
 from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of
-from kfops.errors import DataError
+from kfops.errors import DataError, one_line
 
 PREFIX = "dvc://"
 FORM = "dvc://PATH@REV, e.g. dvc://data/churn.csv@v1 (a tag, branch or commit)"
@@ -178,7 +178,7 @@ def _fetch(where: DvcLocation, dest: Path) -> None:
             f"{where.uri}: {where.path} is a folder; point at one CSV or Parquet file in it"
         ) from exc
     except (DvcException, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = one_line(exc)
         raise DataError(
             f"{where.uri}: DVC cannot read {where.path} at '{where.rev}' ({first}); check "
             f"the remote with 'dvc remote list' and 'dvc status -c' in {where.repo}"
@@ -204,7 +204,7 @@ def read_dvc(uri: str, fmt: DataFormat) -> pd.DataFrame:
         except pd.errors.EmptyDataError:
             frame = pd.DataFrame()
         except Exception as exc:  # any parser failure means "not readable in this format"
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            first = one_line(exc)
             raise DataError(
                 f"{uri}: cannot read as {fmt.value} ({first}); use {SUPPORTED}, "
                 "or set data.format to match the file"

@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from kfops.config import DataConfig, DataFormat, TaskType
 from kfops.data.dvc_source import read_dvc
 from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of
-from kfops.errors import DataError
+from kfops.errors import DataError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _read_local(uri: str, fmt: DataFormat) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except Exception as exc:  # any parser failure means "not readable in this format"
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = one_line(exc)
         raise DataError(
             f"{path}: cannot read as {fmt.value} ({first}); use {SUPPORTED}, "
             "or set data.format to match the file"

@@ -28,7 +28,7 @@ from feast.data_source import DataSource
 from feast.on_demand_feature_view import OnDemandFeatureView
 
 from kfops.config import FeaturesConfig
-from kfops.errors import FeaturesError
+from kfops.errors import FeaturesError, one_line
 from kfops.features.feast_metrics import forget_feast_multiprocess_dir
 
 forget_feast_multiprocess_dir()
@@ -42,8 +42,9 @@ _FEAST_TYPES = (Entity, DataSource, FeatureView, OnDemandFeatureView, FeatureSer
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    """The error's class and first line (``KeyError: 'age'``), or its class alone."""
+    detail, name = one_line(exc), type(exc).__name__
+    return name if detail == name else f"{name}: {detail}"
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kfops.errors import RegistryError
+from kfops.errors import RegistryError, one_line
 
 # Written by kfops.steps.train.dataset_tags; a test keeps the two in step.
 DIGEST_TAG = "kfops.dataset.digest"
@@ -202,6 +202,6 @@ def dataset_history(
     except MlflowException as exc:
         raise RegistryError(
             f"MLflow at {tracking_uri}: cannot read the runs of experiment '{experiment}': "
-            f"{str(exc).splitlines()[0]}; check tracking.uri"
+            f"{one_line(exc)}; check tracking.uri"
         ) from exc
     return group_dataset_versions(runs, versions)

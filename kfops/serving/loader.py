@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kfops.errors import RegistryError, ServingError
+from kfops.errors import RegistryError, ServingError, one_line
 from kfops.registry.versions import MODEL_SHA256_TAG, artifact_sha256
 from kfops.serving.errors import ModelIntegrityError
 
@@ -80,7 +80,7 @@ def _resolve(ref: ModelRef, client) -> tuple[ModelRef, str | None]:
             mv = client.get_model_version(ref.name, ref.version)
     except MlflowException as exc:
         raise RegistryError(
-            f"model '{ref.uri}': not in the registry ({str(exc).splitlines()[0]}); check the "
+            f"model '{ref.uri}': not in the registry ({one_line(exc)}); check the "
             "name, the alias or version, and MLFLOW_TRACKING_URI"
         ) from exc
     resolved = ModelRef(f"models:/{ref.name}/{mv.version}", ref.name, ref.alias, str(mv.version))
@@ -139,7 +139,7 @@ def load_model(
             except (MlflowException, OSError) as exc:
                 raise ServingError(
                     f"model '{ref.uri}': cannot download its artifacts "
-                    f"({str(exc).splitlines()[0]}); check the URI and the artifact store"
+                    f"({one_line(exc)}); check the URI and the artifact store"
                 ) from exc
         actual = artifact_sha256(local)
         if wanted is not None and actual != wanted:

@@ -21,7 +21,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from kfops.config import DataConfig, ModelConfig, TaskType
 from kfops.data.ingest import feature_columns
-from kfops.errors import ConfigurationError, DataError, TrainingError
+from kfops.errors import ConfigurationError, DataError, TrainingError, one_line
 
 MISSING_CATEGORY = "__missing__"
 PREPROCESS_STEP = "preprocess"
@@ -139,7 +139,7 @@ def train_model(
     try:
         pipeline.fit(train_df[numeric + categorical], train_df[data_cfg.target])
     except Exception as exc:  # the estimator's own errors, from any library
-        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        detail = one_line(exc)
         if type(exc).__name__ == "InvalidParameterError":  # scikit-learn's value checks
             raise ConfigurationError(f"model.params: {detail}; fix the value") from exc
         raise TrainingError(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from kfops.errors import TrainingError
+from kfops.errors import TrainingError, one_line
 
 REGRESSION = {
     "rmse": skm.root_mean_squared_error,
@@ -50,7 +50,7 @@ def score(model: Any, x: pd.DataFrame, y: pd.Series, metric: str) -> float:
     try:
         return float(_score(model, x, y, metric))
     except ValueError as exc:
-        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        detail = one_line(exc)
         raise TrainingError(
             f"tuning.objective.metric: {metric} is undefined on a fold of {len(y)} rows "
             f"({detail}); use fewer tuning.cv_folds or another metric"

@@ -87,7 +87,9 @@ def _get(mapping: Mapping[str, Any], camel: str, snake: str, default: Any = None
     return mapping.get(camel, mapping.get(snake, default))
 
 
-def _one_line(text: str) -> str:
+def _flatten(text: str) -> str:
+    """Every line of a TFDV text joined into one (its descriptions wrap mid-sentence), unlike
+    ``kfops.errors.one_line``, which quotes only an error's first line."""
     return " ".join(text.split())
 
 
@@ -97,7 +99,7 @@ def _percent(fraction: str) -> str:
 
 def describe(reason_type: str, description: str, short: str = "") -> str:
     """The phrase that follows ``column 'x':`` in the error line, from one TFDV reason."""
-    description = _one_line(description)
+    description = _flatten(description)
     kind = _KIND_BY_TYPE.get(reason_type, AnomalyKind.OTHER)
     if kind is AnomalyKind.MISSING_COLUMN:
         return "missing"
@@ -121,7 +123,7 @@ def describe(reason_type: str, description: str, short: str = "") -> str:
     if kind is AnomalyKind.DRIFT and (match := _DISTANCE.search(description)):
         measure = _MEASURE_BY_TYPE.get(reason_type, "distance")
         return f"drift from train: {measure} {match.group(1)} above threshold {match.group(2)}"
-    short = _one_line(short)
+    short = _flatten(short)
     if short and description and short != description:
         return f"{short[0].lower()}{short[1:]} ({description.rstrip('. ')})"
     text = description or short
@@ -266,4 +268,4 @@ def format_failure(
             splits.append(anomaly.split)
     items = "; ".join(_items(anomalies, splits))
     fixes = _fixes(anomalies, schema_path, schema_inferred)
-    return _one_line(f"validation failed for {project}{_split_label(splits)}: {items} — {fixes}")
+    return _flatten(f"validation failed for {project}{_split_label(splits)}: {items} — {fixes}")

@@ -26,7 +26,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from kfops.errors import DataError, KfopsError, ValidationError
+from kfops.errors import DataError, KfopsError, ValidationError, one_line
 
 SPLITS = ("train", "test")
 SCHEMA_COPY = "schema.pbtxt"
@@ -37,8 +37,9 @@ _DROPPED_STATS = ("rankHistogram", "numValuesHistogram", "featureListLengthHisto
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    """The error's class and first line (``KeyError: 'age'``), or its class alone."""
+    detail, name = one_line(exc), type(exc).__name__
+    return name if detail == name else f"{name}: {detail}"
 
 
 def read_split(path: str, split: str) -> Any:
