@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from kfops.errors import RegistryError
+from kfops.errors import RegistryError, one_line
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -37,7 +37,7 @@ def use_tracking(
     except MlflowException as exc:
         raise RegistryError(
             f"MLflow at {tracking_uri}: cannot open experiment '{experiment}': "
-            f"{str(exc).splitlines()[0]}; check tracking.uri"
+            f"{one_line(exc)}; check tracking.uri"
         ) from exc
 
 

@@ -7,7 +7,7 @@ import math
 import tempfile
 from pathlib import Path
 
-from kfops.errors import RegistryError
+from kfops.errors import RegistryError, one_line
 from kfops.registry.champion import CHALLENGER, CHAMPION, PromotionDecision, decide_promotion
 
 MODEL_SHA256_TAG = "kfops.model.sha256"
@@ -62,7 +62,7 @@ def _record_model_digest(client, model_name: str, version: str) -> None:
         except (MlflowException, OSError) as exc:
             raise RegistryError(
                 f"registry: cannot read the artifacts of '{model_name}' v{version} to record "
-                f"their digest: {str(exc).splitlines()[0]}; check the artifact store"
+                f"their digest: {one_line(exc)}; check the artifact store"
             ) from exc
         client.set_model_version_tag(model_name, version, MODEL_SHA256_TAG, artifact_sha256(local))
 
@@ -106,7 +106,7 @@ def register_challenger(
         mv = mlflow.register_model(model_uri, model_name, tags={"kfops.run_id": run_id})
     except MlflowException as exc:
         raise RegistryError(
-            f"registry: cannot register {model_uri} as '{model_name}': {str(exc).splitlines()[0]}"
+            f"registry: cannot register {model_uri} as '{model_name}': {one_line(exc)}"
         ) from exc
     version = str(mv.version)
     _record_model_digest(client, model_name, version)

@@ -22,7 +22,7 @@ from typing import TextIO
 import pandas as pd
 
 from kfops.config import KfopsConfig, TaskType, config_from_dict, load_config
-from kfops.errors import ConfigurationError, DataError, KfopsError
+from kfops.errors import ConfigurationError, DataError, KfopsError, one_line
 from kfops.tuning.objective import TrialScore, cross_validate
 from kfops.tuning.spec import (
     check_tuning,
@@ -48,7 +48,7 @@ def read_train(uri: str) -> pd.DataFrame:
             f"(s3fs for s3:// and minio://) in the image ({exc}); install it there"
         ) from exc
     except (OSError, ValueError) as exc:
-        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        detail = one_line(exc)
         raise DataError(f"--train {uri}: cannot read the Parquet split ({detail})") from exc
 
 
