@@ -6,6 +6,9 @@ server map failures in one place. Messages name the object, the value and the fi
 
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import ContextDecorator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -165,3 +168,32 @@ def config_error(
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
     return error_type(msg)
+
+
+ERROR_PREFIX = "kfops: error:"
+
+
+class _ExitOnError(ContextDecorator):
+    """Turn a KfopsError into ``kfops: error: <one line>`` on stderr and its exit code.
+
+    Every entry point (the ``kfops`` commands, ``kubectl-kfops``, the router and the Katib
+    trial) uses this one wrapper, so a failure looks and exits the same everywhere. Other
+    exceptions pass through untouched: they are bugs, and their traceback is the report.
+    Standard library only, so processes without pydantic (the TFDV runtime) can use it.
+    """
+
+    def __enter__(self) -> _ExitOnError:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if not isinstance(exc, KfopsError):
+            return False
+        prefix = ERROR_PREFIX
+        if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+            prefix = f"\033[1;31m{prefix}\033[0m"
+        print(f"{prefix} {one_line(exc)}", file=sys.stderr, flush=True)
+        raise SystemExit(exc.exit_code) from None
+
+
+exit_on_error = _ExitOnError()
+"""Use as ``@exit_on_error`` on an entry point, or ``with exit_on_error:`` around its body."""

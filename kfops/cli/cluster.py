@@ -10,17 +10,21 @@ from typing import Annotated, Any
 
 import typer
 
-from kfops.cli.common import console, exits_cleanly, resolve_config
+from kfops.cli.common import console, print_json, resolve_config
 from kfops.config import DATA_SECTIONS, KfopsConfig, config_to_dict
-from kfops.errors import ConfigurationError
+from kfops.errors import ConfigurationError, exit_on_error
 
 CLUSTER_STATE_DIR = "/tmp/kfops"
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="kfops.yaml")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any key.")]
 HostOpt = Annotated[
-    str | None, typer.Option("--host", help="KFP API endpoint (default: cluster.host).")
+    str | None,
+    typer.Option(
+        "--host", help="KFP API endpoint (default: cluster.host, else $KF_PIPELINES_ENDPOINT)."
+    ),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print only the result, as JSON, on stdout.")]
 
 
 def cluster_parameters(cfg: KfopsConfig) -> dict[str, Any]:
@@ -33,12 +37,17 @@ def cluster_parameters(cfg: KfopsConfig) -> dict[str, Any]:
             f"data.path: '{cfg.data.path}' is a local file; a cluster run needs a URI its pods "
             "can read (s3://, gs://, file:// on a mounted volume); set data.path"
         )
-    if not cfg.tracking.uri:
+    server = cfg.tracking_server_uri()
+    if not server:
         raise ConfigurationError(
             "tracking.uri: a cluster run needs an MLflow server, e.g. "
-            "http://mlflow.kubeflow:5000; set tracking.uri"
+            "http://mlflow.kubeflow:5000; set tracking.uri or MLFLOW_TRACKING_URI"
         )
     raw = config_to_dict(cfg)
+    # The pods do not see this shell's MLFLOW_* variables: they get the resolved URIs.
+    raw["tracking"]["uri"] = server
+    if cfg.resolved_registry_uri() != server:
+        raw["tracking"]["registry_uri"] = cfg.resolved_registry_uri()
     raw["runtime"]["root"] = CLUSTER_STATE_DIR
     raw.pop("base_dir", None)
     data_raw = {key: raw[key] for key in DATA_SECTIONS if key in raw}
@@ -46,10 +55,9 @@ def cluster_parameters(cfg: KfopsConfig) -> dict[str, Any]:
 
 
 def _host(cfg: KfopsConfig, host: str | None) -> str:
-    chosen = host or cfg.cluster.host
-    if not chosen:
-        raise ConfigurationError("no KFP host: pass --host URL or set cluster.host")
-    return chosen
+    from kfops.cluster.client import resolve_host
+
+    return resolve_host(host, cfg.cluster.host)
 
 
 @contextmanager
@@ -71,9 +79,14 @@ def _placement(cfg: KfopsConfig, host: str | None, experiment: str | None) -> di
     }
 
 
+def _public(placement: dict[str, Any]) -> dict[str, Any]:
+    """Where the run went, for --json: host, experiment, namespace."""
+    return {key: placement[key] for key in ("host", "experiment", "namespace")}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("compile")
-    @exits_cleanly
+    @exit_on_error
     def compile_(
         config: ConfigOpt = None,
         set_: SetOpt = None,
@@ -83,6 +96,7 @@ def register(app: typer.Typer) -> None:
         check: Annotated[
             bool, typer.Option("--check", help="Fail when the committed YAML is stale.")
         ] = False,
+        json_out: JsonOpt = False,
     ) -> None:
         """Compile every pipeline to KFP IR YAML (images and task settings from cluster:)."""
         from kfops.runners.compile import COMPILED_DIR, compile_pipelines, stale_files
@@ -95,36 +109,44 @@ def register(app: typer.Typer) -> None:
                 raise ConfigurationError(
                     f"{target}: {', '.join(stale)} out of date; run 'kfops compile' and commit"
                 )
-            console.print(f"compiled pipelines in {target} are current")
+            if json_out:
+                print_json({"folder": str(target), "current": True})
+            else:
+                console.print(f"compiled pipelines in {target} are current")
             return
-        for path in compile_pipelines(cfg, target):
-            console.print(f"wrote {path}")
+        written = [str(path) for path in compile_pipelines(cfg, target)]
+        if json_out:
+            print_json({"folder": str(target), "files": written})
+            return
+        for path in written:
+            console.print(f"wrote {path}", soft_wrap=True)
 
     @app.command()
-    @exits_cleanly
+    @exit_on_error
     def submit(
         config: ConfigOpt = None,
         set_: SetOpt = None,
         host: HostOpt = None,
         experiment: Annotated[str | None, typer.Option(help="KFP experiment.")] = None,
         run_name: Annotated[str | None, typer.Option(help="Run name.")] = None,
+        json_out: JsonOpt = False,
     ) -> None:
         """Submit a training run to Kubeflow Pipelines."""
         from kfops.cluster.client import submit_run
 
         cfg = resolve_config(config, overrides=set_)
         params = cluster_parameters(cfg)
+        placement = _placement(cfg, host, experiment)
+        name = run_name or f"{cfg.project}-training"
         with _package(cfg) as package:
-            run_id = submit_run(
-                package_path=package,
-                run_name=run_name or f"{cfg.project}-training",
-                params=params,
-                **_placement(cfg, host, experiment),
-            )
+            run_id = submit_run(package_path=package, run_name=name, params=params, **placement)
+        if json_out:
+            print_json({"run_id": run_id, "run_name": name, **_public(placement)})
+            return
         console.print(f"submitted run {run_id}")
 
     @app.command()
-    @exits_cleanly
+    @exit_on_error
     def schedule(
         cron: Annotated[str, typer.Option(help="6-field cron, seconds first: '0 0 3 * * *'.")],
         config: ConfigOpt = None,
@@ -134,6 +156,7 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Option(help="Recurring run name.")] = None,
         max_concurrency: Annotated[int, typer.Option(help="Runs at once.")] = 1,
         catchup: Annotated[bool, typer.Option(help="Backfill missed runs.")] = False,
+        json_out: JsonOpt = False,
     ) -> None:
         """Create a recurring training run (KFP cron, seconds first)."""
         from kfops.cluster.client import schedule_run
@@ -142,14 +165,20 @@ def register(app: typer.Typer) -> None:
         cron = parse_cron(cron)
         cfg = resolve_config(config, overrides=set_)
         params = cluster_parameters(cfg)
+        placement = _placement(cfg, host, experiment)
+        job_name = name or f"{cfg.project}-training-schedule"
         with _package(cfg) as package:
             job_id = schedule_run(
                 package_path=package,
-                job_name=name or f"{cfg.project}-training-schedule",
+                job_name=job_name,
                 cron=cron,
                 params=params,
                 max_concurrency=max_concurrency,
                 no_catchup=not catchup,
-                **_placement(cfg, host, experiment),
+                **placement,
             )
+        if json_out:
+            print_json({"recurring_run_id": job_id, "name": job_name, "cron": cron,
+                        **_public(placement)})  # fmt: skip
+            return
         console.print(f"scheduled recurring run {job_id} ({cron})")

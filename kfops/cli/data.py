@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from kfops.cli.common import console, exits_cleanly, resolve_config
+from kfops.cli.common import console, print_table, resolve_config
+from kfops.errors import exit_on_error
 from kfops.registry.lineage import DatasetVersion, iso_time
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="kfops.yaml")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any key.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the history as JSON.")]
 
-SHORT = 12  # characters of a digest or commit shown in the table
+SHORT = 12  # characters of a digest, commit or run id in the terminal table
 COLUMNS = (
     "digest",
     "rows",
@@ -34,24 +35,31 @@ def _when(millis: int) -> str:
     return iso_time(millis).replace("T", " ").removesuffix("Z")[:16]
 
 
-def history_table(datasets: list[DatasetVersion]) -> Table:
-    """One row per dataset version, oldest first; JSON has the full digests and run list."""
-    table = Table(title="dataset versions (times in UTC)", header_style="bold")
-    for name in COLUMNS:
-        table.add_column(name, justify="right" if name == "rows" else "left")
-    for ds in datasets:
-        table.add_row(
-            ds.digest[:SHORT],
+def history_rows(datasets: list[DatasetVersion]) -> list[list[str]]:
+    """One row per dataset version, oldest first, with whole digests, commits and run ids."""
+    return [
+        [
+            ds.digest,
             "" if ds.rows is None else str(ds.rows),
-            ds.schema_digest[:SHORT],
+            ds.schema_digest,
             "\n".join(ds.sources),
-            "\n".join(rev[:SHORT] for rev in ds.revisions),
+            "\n".join(ds.revisions),
             _when(ds.first_seen),
             _when(ds.last_seen),
-            "\n".join(run.run_id[:SHORT] for run in ds.runs),
+            "\n".join(run.run_id for run in ds.runs),
             "\n".join(f"{mv.name} v{mv.version}" for mv in ds.model_versions),
-        )
-    return table
+        ]
+        for ds in datasets
+    ]
+
+
+def _short(row: Sequence[str]) -> list[str]:
+    """Digests, commits and run ids cut to SHORT characters for a terminal."""
+    cut = {0, 2, 4, 7}
+    return [
+        "\n".join(part[:SHORT] for part in cell.splitlines()) if i in cut else cell
+        for i, cell in enumerate(row)
+    ]
 
 
 def register(app: typer.Typer) -> None:
@@ -60,14 +68,14 @@ def register(app: typer.Typer) -> None:
     )
 
     @data_app.command()
-    @exits_cleanly
+    @exit_on_error
     def history(config: ConfigOpt = None, set_: SetOpt = None, json_out: JsonOpt = False) -> None:
         """List the dataset versions runs trained on, with their runs and model versions."""
         from kfops.registry.lineage import dataset_history
 
         cfg = resolve_config(config, overrides=set_)
         uri = cfg.resolved_tracking_uri()
-        datasets = dataset_history(uri, cfg.experiment_name, cfg.tracking.registry_uri)
+        datasets = dataset_history(uri, cfg.experiment_name, cfg.resolved_registry_uri())
         if json_out:
             payload = {
                 "experiment": cfg.experiment_name,
@@ -82,6 +90,12 @@ def register(app: typer.Typer) -> None:
                 "run 'kfops run' first"
             )
             return
-        console.print(history_table(datasets))
+        print_table(
+            "dataset versions (times in UTC)",
+            COLUMNS,
+            history_rows(datasets),
+            right={"rows"},
+            short=_short,
+        )
 
     app.add_typer(data_app, name="data")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,16 +16,39 @@ from kfops.cli import cluster as cluster_cli
 from kfops.cli import data as data_cli
 from kfops.cli import rollout as rollout_cli
 from kfops.cli import serve as serve_cli
-from kfops.cli.common import console, err_console, exits_cleanly, resolve_config
+from kfops.cli.common import console, err_console, print_json, resolve_config
+from kfops.errors import exit_on_error
 from kfops.runners.progress import StepEvent, StepStatus
 
 app = typer.Typer(
     name="kfops",
     help="Kubeflow-native MLOps: one kfops.yaml from dataset to registered model.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from kfops import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Kubeflow-native MLOps: one kfops.yaml from dataset to registered model."""
+
+
 cluster_cli.register(app)
 data_cli.register(app)
 serve_cli.register(app)
@@ -69,14 +91,16 @@ def event_printer(out: Console):
 
 
 @app.command()
-@exits_cleanly
+@exit_on_error
 def run(
     config: ConfigOpt = None,
     data: DataOpt = None,
     target: TargetOpt = None,
     set_: SetOpt = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print only the summary, as JSON (progress to stderr).")
+    ] = False,
 ) -> None:
     """Run the training pipeline on the embedded local runner."""
     from kfops.cli.summary import gather, render
@@ -86,19 +110,21 @@ def run(
     cfg = resolve_config(config, data, target, set_)
     if no_cache:
         cfg.runtime.caching = False
-    console.print(f"[bold]{PIPELINE_NAME}[/] for project [bold]{cfg.project}[/] on {cfg.data.path}")
-    progress = Console(file=sys.stdout, highlight=False)
+    out = err_console if json_out else console
+    out.print(f"[bold]{PIPELINE_NAME}[/] for project [bold]{cfg.project}[/] on {cfg.data.path}")
+    # Bound now: the run redirects sys.stdout to its log while the steps run.
+    progress = Console(file=sys.stderr if json_out else sys.stdout, highlight=False)
     factory = partial(build_training_pipeline, with_tuning=cfg.tuning is not None)
     result = run_pipeline_locally(cfg, factory, event_printer(progress))
     summary = gather(cfg, result)
     if json_out:
-        console.print_json(json.dumps(summary, default=str))
+        print_json(summary)
     else:
         render(summary)
 
 
 @app.command()
-@exits_cleanly
+@exit_on_error
 def ui(
     config: ConfigOpt = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
@@ -120,10 +146,10 @@ def ui(
 
 @app.command()
 def version() -> None:
-    """Print the kfops version."""
+    """Print the kfops version (as --version does)."""
     from kfops import __version__
 
-    console.print(__version__)
+    typer.echo(__version__)
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from kfops.cli.common import console, err_console, exits_cleanly, resolve_config
-from kfops.errors import ConfigurationError, RolloutError
+from kfops.cli.common import console, print_json, print_table, resolve_config
+from kfops.errors import ConfigurationError, exit_on_error
 
 TARGET_ENV = "KFOPS_ROLLOUT_TARGET"  # "cluster" when called as the kubectl plugin
 
@@ -31,9 +31,21 @@ ClusterOpt = Annotated[
     typer.Option("--cluster/--local", help="The ModelRollout in the cluster, or the local one."),
 ]
 NamespaceOpt = Annotated[
-    str | None, typer.Option("--namespace", "-n", help="Cluster namespace (default: default).")
+    str | None,
+    typer.Option(
+        "--namespace", "-n", help="Cluster namespace (default: the kubeconfig context's)."
+    ),
 ]
+ContextOpt = Annotated[
+    str | None, typer.Option("--context", help="kubeconfig context (default: the current one).")
+]
+KubeconfigOpt = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG).")
+]
+LOCAL_VERBS = ("start", "run", "list", "timeline", "stop")
+"""Commands on a rollout this machine runs; ``kubectl-kfops`` does not offer them."""
 NameArg = Annotated[str, typer.Argument(help="The rollout's name.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 
 
 def _in_cluster(flag: bool | None) -> bool:
@@ -66,19 +78,29 @@ def _print_event(line: str) -> None:
 # -- cluster ---------------------------------------------------------------------------------
 
 
-def _cluster_rollout(namespace: str | None, name: str) -> tuple[Any, str, dict]:
+@dataclass(frozen=True)
+class KubeTarget:
+    """Where a cluster command goes, as kubectl picks it: -n, --context, --kubeconfig."""
+
+    namespace: str | None = None
+    context: str | None = None
+    kubeconfig: Path | None = None
+
+
+def _cluster_rollout(target: KubeTarget, name: str) -> tuple[Any, str, dict]:
+    from kfops.cluster.kube_client import current_namespace
     from kfops.rollout.drivers import kube
 
-    api = kube.api_client()
-    ns = namespace or "default"
+    api = kube.api_client(context=target.context, config_file=target.kubeconfig)
+    ns = target.namespace or current_namespace(target.context, target.kubeconfig)
     return api, ns, kube.get_rollout(api, ns, name)
 
 
-def _send_command(namespace: str | None, name: str, command: str, **arguments: Any) -> None:
+def _send_command(target: KubeTarget, name: str, command: str, **arguments: Any) -> None:
     """Ask the operator to carry a command out; it clears the annotation when done."""
     from kfops.rollout.drivers import kube
 
-    api, ns, _ = _cluster_rollout(namespace, name)
+    api, ns, _ = _cluster_rollout(target, name)
     request = {"command": command, "arguments": arguments, "id": uuid.uuid4().hex[:12],
                "requestedAt": time.time()}  # fmt: skip
     kube.annotate(api, ns, name, {kube.COMMAND_ANNOTATION: json.dumps(request, sort_keys=True)})
@@ -94,11 +116,11 @@ def _steer(
     config: Path | None,
     overrides: list[str] | None,
     cluster: bool | None,
-    namespace: str | None,
+    target: KubeTarget,
     **arguments: Any,
 ) -> None:
     if _in_cluster(cluster):
-        _send_command(namespace, name, command, **arguments)
+        _send_command(target, name, command, **arguments)
         return
     from kfops.rollout.drivers.controller import local_command
     from kfops.rollout.drivers.local_rollout import local_world
@@ -110,15 +132,42 @@ def _steer(
     console.print(rollout_tree(name, record.spec, record.status))
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, local_verbs: bool = True) -> None:
+    """Add ``rollout`` and its commands; without ``local_verbs`` (the kubectl plugin) the
+    commands that run a rollout on this machine are left out and refused clearly."""
     rollout_app = typer.Typer(
         name="rollout",
         help="Progressive delivery of a model: canary, shadow and A/B with Prometheus analysis.",
         no_args_is_help=True,
     )
+    if local_verbs:
+        _register_local(rollout_app)
+    else:
+        for verb in LOCAL_VERBS:
+            _refuse_local(rollout_app, verb)
+    _register_steering(rollout_app)
+    app.add_typer(rollout_app, name="rollout")
+
+
+def _refuse_local(rollout_app: typer.Typer, verb: str) -> None:
+    @rollout_app.command(
+        verb,
+        hidden=True,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    @exit_on_error
+    def refused() -> None:
+        raise ConfigurationError(
+            f"'rollout {verb}' acts on a rollout this machine runs; kubectl-kfops steers "
+            f"ModelRollouts in the cluster. Use 'kfops rollout {verb}' locally"
+        )
+
+
+def _register_local(rollout_app: typer.Typer) -> None:
+    """start, run, list, timeline, stop: a rollout this machine runs."""
 
     @rollout_app.command("start")
-    @exits_cleanly
+    @exit_on_error
     def start(
         config: ConfigOpt = None,
         set_: SetOpt = None,
@@ -148,7 +197,7 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
 
     @rollout_app.command("run")
-    @exits_cleanly
+    @exit_on_error
     def run(
         name: NameArg,
         config: ConfigOpt = None,
@@ -163,120 +212,31 @@ def register(app: typer.Typer) -> None:
         drive(cfg, store, name, interval=interval, keep_serving=keep_serving,
               on_event=_print_event)  # fmt: skip
 
-    @rollout_app.command("get")
-    @exits_cleanly
-    def get(
-        name: NameArg,
-        config: ConfigOpt = None,
-        set_: SetOpt = None,
-        cluster: ClusterOpt = None,
-        namespace: NamespaceOpt = None,
-        watch: Annotated[
-            bool, typer.Option("--watch", "-w", help="Refresh until it ends.")
-        ] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Spec and status as JSON.")] = False,
-    ) -> None:
-        """Steps, weights, analysis runs and their measurements, as a tree."""
-        from rich.live import Live
-
-        from kfops.config.rollout import RolloutSpec
-        from kfops.rollout.drivers.controller import is_done
-        from kfops.rollout.engine.status import RolloutStatus
-        from kfops.rollout.view import rollout_tree
-
-        def fetch() -> tuple[RolloutSpec, RolloutStatus]:
-            if _in_cluster(cluster):
-                _, _, body = _cluster_rollout(namespace, name)
-                spec = RolloutSpec.model_validate(body.get("spec") or {})
-                raw = body.get("status") or {}
-                status = RolloutStatus.model_validate(raw) if raw else RolloutStatus.initial(spec)
-                return spec, status
-            _, store = _local(config, set_)
-            record = store.load(name)
-            return record.spec, record.status
-
-        spec, status = fetch()
-        if as_json:
-            payload = {"spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
-                       "status": status.to_json_dict()}  # fmt: skip
-            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-            return
-        if not watch:
-            console.print(rollout_tree(name, spec, status))
-            return
-        with Live(rollout_tree(name, spec, status), console=console, auto_refresh=False) as live:
-            while not is_done(status):
-                time.sleep(1.0)
-                spec, status = fetch()
-                live.update(rollout_tree(name, spec, status), refresh=True)
-
     @rollout_app.command("list")
-    @exits_cleanly
-    def list_(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    @exit_on_error
+    def list_(config: ConfigOpt = None, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
         """The local rollouts of this project and their phases."""
         _, store = _local(config, set_)
+        rows = []
         for rollout_name in store.names():
             record = store.load(rollout_name)
             status = record.status
-            console.print(
-                f"{rollout_name}  {status.phase}  step {status.current_step_index}  "
-                f"weight {status.canary_weight}%  v{record.spec.stable.version} → "
-                f"v{record.spec.candidate.version}"
-            )
-
-    def steering(command: str, doc: str):
-        def body(
-            name: NameArg,
-            config: ConfigOpt = None,
-            set_: SetOpt = None,
-            cluster: ClusterOpt = None,
-            namespace: NamespaceOpt = None,
-        ) -> None:
-            _steer(name, command, config, set_, cluster, namespace)
-
-        body.__doc__ = doc
-        rollout_app.command(command)(exits_cleanly(body))
-
-    steering("abort", "Abort: candidate weight to 0, mirror off; the alias stays on stable.")
-    steering("retry", "Retry an aborted rollout from its first step.")
-    steering("pause", "Pause the rollout where it is (traffic stays).")
-    steering("resume", "Resume a paused rollout (also ends a set-weight hold).")
-    steering("undo", "Roll back: stable takes all traffic and the champion alias again.")
-
-    @rollout_app.command("promote")
-    @exits_cleanly
-    def promote(
-        name: NameArg,
-        full: Annotated[
-            bool, typer.Option("--full", help="Skip every remaining step and analysis.")
-        ] = False,
-        config: ConfigOpt = None,
-        set_: SetOpt = None,
-        cluster: ClusterOpt = None,
-        namespace: NamespaceOpt = None,
-    ) -> None:
-        """Go past the current pause or analysis (with --full: straight to 100%)."""
-        _steer(
-            name, "promote", config, set_, cluster, namespace, **({"full": True} if full else {})
+            rows.append({"name": rollout_name, "phase": f"{status.phase}",
+                         "step": status.current_step_index, "weight": status.canary_weight,
+                         "stable": record.spec.stable.version,
+                         "candidate": record.spec.candidate.version})  # fmt: skip
+        if as_json:
+            print_json({"rollouts": rows})
+            return
+        print_table(
+            None,
+            ["name", "phase", "step", "weight", "stable", "candidate"],
+            [[str(row[key]) for key in row] for row in rows],
+            right={"step", "weight"},
         )
 
-    @rollout_app.command("set-weight")
-    @exits_cleanly
-    def set_weight(
-        name: NameArg,
-        weight: Annotated[int, typer.Argument(help="Candidate weight, 0..100.")],
-        config: ConfigOpt = None,
-        set_: SetOpt = None,
-        cluster: ClusterOpt = None,
-        namespace: NamespaceOpt = None,
-    ) -> None:
-        """Hold the candidate at a weight (pauses the steps until resume)."""
-        if not 0 <= weight <= 100:
-            raise ConfigurationError(f"set-weight: weight {weight} is outside 0..100")
-        _steer(name, "set-weight", config, set_, cluster, namespace, weight=weight)
-
     @rollout_app.command("timeline")
-    @exits_cleanly
+    @exit_on_error
     def timeline(
         name: NameArg,
         config: ConfigOpt = None,
@@ -292,7 +252,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"timeline: {timeline_png(name, record.history, record.status, path)}")
 
     @rollout_app.command("stop")
-    @exits_cleanly
+    @exit_on_error
     def stop(name: NameArg, config: ConfigOpt = None, set_: SetOpt = None) -> None:
         """Stop the local servers, router and Prometheus a rollout started."""
         from kfops.rollout.drivers.local_stack import stop_all
@@ -302,11 +262,129 @@ def register(app: typer.Typer) -> None:
         stopped = stop_all(record.processes)
         console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
-    app.add_typer(rollout_app, name="rollout")
+
+def _register_steering(rollout_app: typer.Typer) -> None:
+    """get and the commands that steer a rollout, locally or in the cluster."""
+
+    @rollout_app.command("get")
+    @exit_on_error
+    def get(
+        name: NameArg,
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        cluster: ClusterOpt = None,
+        namespace: NamespaceOpt = None,
+        context: ContextOpt = None,
+        kubeconfig: KubeconfigOpt = None,
+        watch: Annotated[
+            bool, typer.Option("--watch", "-w", help="Refresh until it ends.")
+        ] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Only spec and status, as JSON, on stdout.")
+        ] = False,
+    ) -> None:
+        """Steps, weights, analysis runs and their measurements, as a tree."""
+        from rich.live import Live
+
+        from kfops.config.rollout import RolloutSpec
+        from kfops.rollout.drivers.controller import is_done
+        from kfops.rollout.engine.status import RolloutStatus
+        from kfops.rollout.view import rollout_tree
+
+        def fetch() -> tuple[RolloutSpec, RolloutStatus]:
+            if _in_cluster(cluster):
+                _, _, body = _cluster_rollout(KubeTarget(namespace, context, kubeconfig), name)
+                spec = RolloutSpec.model_validate(body.get("spec") or {})
+                raw = body.get("status") or {}
+                status = RolloutStatus.model_validate(raw) if raw else RolloutStatus.initial(spec)
+                return spec, status
+            _, store = _local(config, set_)
+            record = store.load(name)
+            return record.spec, record.status
+
+        spec, status = fetch()
+        if as_json:
+            payload = {"spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+                       "status": status.to_json_dict()}  # fmt: skip
+            print_json(payload)
+            return
+        if not watch:
+            console.print(rollout_tree(name, spec, status))
+            return
+        with Live(rollout_tree(name, spec, status), console=console, auto_refresh=False) as live:
+            while not is_done(status):
+                time.sleep(1.0)
+                spec, status = fetch()
+                live.update(rollout_tree(name, spec, status), refresh=True)
+
+    def steering(command: str, doc: str):
+        def body(
+            name: NameArg,
+            config: ConfigOpt = None,
+            set_: SetOpt = None,
+            cluster: ClusterOpt = None,
+            namespace: NamespaceOpt = None,
+            context: ContextOpt = None,
+            kubeconfig: KubeconfigOpt = None,
+        ) -> None:
+            target = KubeTarget(namespace, context, kubeconfig)
+            _steer(name, command, config, set_, cluster, target)
+
+        body.__doc__ = doc
+        rollout_app.command(command)(exit_on_error(body))
+
+    steering("abort", "Abort: candidate weight to 0, mirror off; the alias stays on stable.")
+    steering("retry", "Retry an aborted rollout from its first step.")
+    steering("pause", "Pause the rollout where it is (traffic stays).")
+    steering("resume", "Resume a paused rollout (also ends a set-weight hold).")
+    steering("undo", "Roll back: stable takes all traffic and the champion alias again.")
+
+    @rollout_app.command("promote")
+    @exit_on_error
+    def promote(
+        name: NameArg,
+        full: Annotated[
+            bool, typer.Option("--full", help="Skip every remaining step and analysis.")
+        ] = False,
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        cluster: ClusterOpt = None,
+        namespace: NamespaceOpt = None,
+        context: ContextOpt = None,
+        kubeconfig: KubeconfigOpt = None,
+    ) -> None:
+        """Go past the current pause or analysis (with --full: straight to 100%)."""
+        _steer(
+            name,
+            "promote",
+            config,
+            set_,
+            cluster,
+            KubeTarget(namespace, context, kubeconfig),
+            **({"full": True} if full else {}),
+        )
+
+    @rollout_app.command("set-weight")
+    @exit_on_error
+    def set_weight(
+        name: NameArg,
+        weight: Annotated[int, typer.Argument(help="Candidate weight, 0..100.")],
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
+        cluster: ClusterOpt = None,
+        namespace: NamespaceOpt = None,
+        context: ContextOpt = None,
+        kubeconfig: KubeconfigOpt = None,
+    ) -> None:
+        """Hold the candidate at a weight (pauses the steps until resume)."""
+        if not 0 <= weight <= 100:
+            raise ConfigurationError(f"set-weight: weight {weight} is outside 0..100")
+        target = KubeTarget(namespace, context, kubeconfig)
+        _steer(name, "set-weight", config, set_, cluster, target, weight=weight)
 
 
 def kubectl_main() -> None:
-    """``kubectl kfops rollout …``: the same commands, against the cluster by default."""
+    """``kubectl kfops rollout …``: the steering commands, against the cluster by default."""
     os.environ.setdefault(TARGET_ENV, "cluster")
     plugin = typer.Typer(
         name="kubectl-kfops",
@@ -315,9 +393,5 @@ def kubectl_main() -> None:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    register(plugin)
-    try:
-        plugin()
-    except RolloutError as exc:  # pragma: no cover - commands exit cleanly already
-        err_console.print(f"kubectl-kfops: error: {exc.message}")
-        sys.exit(exc.exit_code)
+    register(plugin, local_verbs=False)
+    plugin()

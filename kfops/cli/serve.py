@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from kfops.cli.common import console, exits_cleanly, resolve_config
+from kfops.cli.common import console, resolve_config
 from kfops.config import KfopsConfig, ServingConfig
-from kfops.errors import ConfigurationError
+from kfops.errors import ConfigurationError, exit_on_error
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="kfops.yaml")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any key.")]
@@ -52,7 +52,7 @@ def _use_registry(cfg: KfopsConfig) -> None:
     import mlflow
 
     mlflow.set_tracking_uri(cfg.resolved_tracking_uri())
-    mlflow.set_registry_uri(cfg.tracking.registry_uri or cfg.resolved_tracking_uri())
+    mlflow.set_registry_uri(cfg.resolved_registry_uri())
 
 
 def _settings(
@@ -83,7 +83,7 @@ def _settings(
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    @exits_cleanly
+    @exit_on_error
     def serve(
         config: ConfigOpt = None,
         set_: SetOpt = None,
@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
         server.start([served])
 
     @app.command()
-    @exits_cleanly
+    @exit_on_error
     def deploy(
         config: ConfigOpt = None,
         set_: SetOpt = None,
@@ -167,4 +167,4 @@ def register(app: typer.Typer) -> None:
                 console.print(text, end="", markup=False, highlight=False)
             return
         result = run_deploy(cfg, version)
-        console.print(f"{result['name']} in {result['namespace']} is Ready: {result['url']}")
+        console.print(f"{result.name} in {result.namespace} is Ready: {result.url}")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
-from kfops.cli.common import console
+from kfops.cli.common import console, print_table
 from kfops.config import KfopsConfig
+from kfops.registry.champion import GateDecision
 from kfops.runners.local import LocalRun
 
 
@@ -28,7 +27,7 @@ def gather(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
         cfg.resolved_tracking_uri(),
         cfg.experiment_name,
         cfg.resolved_artifact_location(),
-        cfg.tracking.registry_uri,
+        cfg.resolved_registry_uri(),
     )
     client = MlflowClient()
     run_id = str(run.outputs.get("run_id", ""))
@@ -56,14 +55,12 @@ def gather(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
 def render(summary: dict[str, Any]) -> None:
     decision = summary["decision"]
     metric = decision.get("metric", "")
-    table = Table(title="metrics (test split)", show_header=True, header_style="bold")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in sorted(summary["metrics"].items()):
-        marker = " *" if name == metric else ""
-        table.add_row(f"{name}{marker}", f"{value:.4f}")
-    console.print(table)
-    promoted = decision.get("decision") == "promote"
+    rows = [
+        [f"{name}{' *' if name == metric else ''}", f"{value:.4f}"]
+        for name, value in sorted(summary["metrics"].items())
+    ]
+    print_table("metrics (test split)", ["metric", "value"], rows, right={"value"})
+    promoted = decision.get("decision") == GateDecision.PROMOTE
     verdict = "[green]promoted to champion[/]" if promoted else "[yellow]kept as challenger[/]"
     console.print(
         f"model [bold]{summary['model']}[/] version [bold]{summary['version']}[/]: {verdict}"
@@ -71,11 +68,11 @@ def render(summary: dict[str, Any]) -> None:
     console.print(f"  gate: {decision.get('reason', '')}")
     alias_text = ", ".join(f"{a} -> v{v}" for a, v in sorted(summary["aliases"].items()))
     console.print(f"  aliases: {alias_text or 'none'}")
-    console.print(f"  MLflow run: {summary['run_id']}  ({summary['tracking_uri']})")
+    console.print(f"  MLflow run: {summary['run_id']}  ({summary['tracking_uri']})", soft_wrap=True)
     console.print(f"  artifacts: {summary['artifact_uri']}", soft_wrap=True)
     if summary["statistics_html"]:
-        console.print(f"  TFDV statistics: {summary['statistics_html']}")
-    console.print(f"  pipeline log: {summary['log']}")
+        console.print(f"  TFDV statistics: {summary['statistics_html']}", soft_wrap=True)
+    console.print(f"  pipeline log: {summary['log']}", soft_wrap=True)
     cached = summary["cached_steps"]
     tail = f", cached: {', '.join(cached)}" if cached else ""
     console.print(f"  took {summary['seconds']} s{tail}")

@@ -18,6 +18,7 @@ Requests made by ``kfp.Client`` for one submission, in order::
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterator, Mapping
@@ -30,6 +31,9 @@ import yaml
 
 from kfops.cluster.cron import parse_cron
 from kfops.errors import ClusterError, ConfigurationError
+
+ENDPOINT_ENV = "KF_PIPELINES_ENDPOINT"
+"""kfp.Client's own variable for the KFP API endpoint, honoured when no host is given."""
 
 MAX_CONCURRENCY_RANGE = (1, 10)
 """KFP's API server rejects recurring runs whose max_concurrency is outside 1-10."""
@@ -69,6 +73,21 @@ def normalise_host(host: str | None) -> str:
             "or https://kubeflow.example.com/pipeline"
         )
     return value
+
+
+def resolve_host(flag: str | None, configured: str | None) -> str:
+    """The KFP endpoint: --host, else cluster.host, else $KF_PIPELINES_ENDPOINT.
+
+    Explicit settings win over the environment, as ``kfp.Client(host=...)`` wins over the
+    same variable; the result is checked by :func:`normalise_host`.
+    """
+    chosen = flag or configured or os.environ.get(ENDPOINT_ENV)
+    if not (chosen or "").strip():
+        raise ConfigurationError(
+            f"no KFP host: pass --host URL, set cluster.host or {ENDPOINT_ENV}, e.g. "
+            "http://localhost:8080 (kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80)"
+        )
+    return normalise_host(chosen)
 
 
 def check_name(kind: str, value: str) -> str:

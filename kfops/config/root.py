@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -20,6 +21,9 @@ from kfops.config.sections import (
 )
 from kfops.config.serving import ServingConfig
 from kfops.config.tuning import TuningConfig
+
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+REGISTRY_URI_ENV = "MLFLOW_REGISTRY_URI"
 
 
 class KfopsConfig(Strict):
@@ -57,14 +61,32 @@ class KfopsConfig(Strict):
     def state_dir(self) -> Path:
         return Path(self.runtime.root)
 
+    def tracking_server_uri(self) -> str | None:
+        """The MLflow store the user named: tracking.uri, else $MLFLOW_TRACKING_URI.
+
+        The file wins over the environment, as an explicit setting should; None means
+        neither is set and runs go to the local store under runtime.root.
+        """
+        return self.tracking.uri or os.environ.get(TRACKING_URI_ENV) or None
+
     def resolved_tracking_uri(self) -> str:
-        if self.tracking.uri:
-            return self.tracking.uri
-        return f"sqlite:///{(self.state_dir / 'mlflow.db').resolve()}"
+        """tracking.uri, else $MLFLOW_TRACKING_URI, else sqlite under runtime.root."""
+        return self.tracking_server_uri() or f"sqlite:///{(self.state_dir / 'mlflow.db').resolve()}"
+
+    def resolved_registry_uri(self) -> str:
+        """tracking.registry_uri, else $MLFLOW_REGISTRY_URI, else the tracking store (as
+        MLflow itself falls back)."""
+        return (
+            self.tracking.registry_uri
+            or os.environ.get(REGISTRY_URI_ENV)
+            or self.resolved_tracking_uri()
+        )
 
     def resolved_artifact_location(self) -> str | None:
+        """tracking.artifact_location; with a tracking server, the server's default (None);
+        with the local store, mlartifacts under runtime.root."""
         if self.tracking.artifact_location:
             return self.tracking.artifact_location
-        if self.tracking.uri:
+        if self.tracking_server_uri():
             return None
         return (self.state_dir / "mlartifacts").resolve().as_uri()

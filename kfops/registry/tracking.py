@@ -21,14 +21,18 @@ def use_tracking(
     artifact_location: str | None = None,
     registry_uri: str | None = None,
 ) -> str:
-    """Point MLflow at the store and return the experiment id (creating it once)."""
+    """Point MLflow at the store and return the experiment id (creating it once).
+
+    Without ``registry_uri`` the registry is $MLFLOW_REGISTRY_URI when set, else the
+    tracking store (MLflow's own fallback; kfops.config resolves the same way).
+    """
     import mlflow
     from mlflow.exceptions import MlflowException
 
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(registry_uri or tracking_uri)
+    mlflow.set_registry_uri(registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or tracking_uri)
     try:
         found = mlflow.get_experiment_by_name(experiment)
         if found is not None:

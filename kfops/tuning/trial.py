@@ -22,7 +22,7 @@ from typing import TextIO
 import pandas as pd
 
 from kfops.config import KfopsConfig, TaskType, config_from_dict, load_config
-from kfops.errors import ConfigurationError, DataError, KfopsError, one_line
+from kfops.errors import ConfigurationError, DataError, exit_on_error, one_line
 from kfops.tuning.objective import TrialScore, cross_validate
 from kfops.tuning.spec import (
     check_tuning,
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     warnings.simplefilter("ignore")  # library warnings would land in the collected log
-    try:
+    with exit_on_error:
         cfg = _load(args)
         frame = read_train(args.train) if args.train else _train_split(cfg)
         if args.task:
@@ -120,9 +120,6 @@ def main(argv: list[str] | None = None) -> int:
 
             task = infer_task(frame[cfg.data.target])
         run_trial(cfg, frame, task, split_param_args(args.param))
-    except KfopsError as exc:
-        print(f"kfops: trial failed: {exc.message}", file=sys.stderr)
-        return exc.exit_code
     return 0
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kfops.config import TaskType
-from kfops.errors import DataError
+from kfops.errors import ConfigurationError, DataError
 from kfops.tuning import trial
 from kfops.tuning.objective import cross_validate
 from tests.tuning.conftest import churn_config
@@ -44,12 +44,14 @@ def test_cli_with_a_bad_value_exits_with_the_error_code(tmp_path, churn_train, c
     config.write_text(yaml.safe_dump(churn_raw()))
     args = ["--config", str(config), "--train", churn_train, "--param", "max_depth=4.5"]
     args += ["--param", "min_samples_leaf=2", "--param", "max_features=sqrt"]
-    assert trial.main(args) == 2
+    with pytest.raises(SystemExit) as exited:
+        trial.main(args)
+    assert exited.value.code == ConfigurationError.exit_code
     captured = capsys.readouterr()
     assert captured.out == ""
     assert (
         captured.err.strip()
-        == "kfops: trial failed: --param max_depth=4.5: max_depth is int; pass a whole number"
+        == "kfops: error: --param max_depth=4.5: max_depth is int; pass a whole number"
     )
 
 

@@ -50,7 +50,6 @@ import json
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -63,7 +62,7 @@ from multidict import CIMultiDict
 from prometheus_client import CONTENT_TYPE_LATEST
 from yarl import URL
 
-from kfops.errors import ConfigurationError
+from kfops.errors import ConfigurationError, exit_on_error
 from kfops.rollout.engine.actions import CANDIDATE, STABLE, SetTraffic
 from kfops.rollout.router.metrics import MIRROR, OTHER, SERVED, RouterMetrics
 from kfops.rollout.router.split import (
@@ -497,7 +496,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
+    with exit_on_error:
         initial = check_traffic(
             SetTraffic(
                 args.candidate_weight, args.mirror_percent, args.sticky_header, args.sticky_field
@@ -507,9 +506,6 @@ def main(argv: list[str] | None = None) -> None:
             args.stable, args.candidate, args.host, args.port, initial, args.state_file,
             timeout=args.timeout, mirror_limit=args.mirror_limit,
         )  # fmt: skip
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from kfops.cli.main import app
-from tests.cluster.conftest import API
+from kfops.errors import ConfigurationError
+from tests.support.kfp_api import API
 
 CONFIG = """\
 project: churn
@@ -59,6 +60,6 @@ def test_submit_refuses_a_local_dataset_before_any_request(kfp_api, tmp_path):
     config = tmp_path / "kfops.yaml"
     config.write_text("project: churn\ndata: {path: churn.csv, target: churned}\n")
     result = CliRunner().invoke(app, ["submit", "-c", str(config), "--host", kfp_api.url])
-    assert result.exit_code == 2
+    assert result.exit_code == ConfigurationError.exit_code
     assert "data.path" in result.output
     assert kfp_api.requests == []

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from kfops.cli.main import app
 from kfops.config import load_config
 from kfops.config.rollout import RolloutPlan
-from kfops.rollout.backends.local import MlflowAliases
+from kfops.errors import ConfigurationError, RolloutError
+from kfops.rollout.backends.aliases import MlflowAliases
 from kfops.rollout.drivers.controller import local_tick
 from kfops.rollout.drivers.local_rollout import local_world
 from kfops.rollout.drivers.operator import COMMAND_ANNOTATION
@@ -99,7 +100,7 @@ def test_promote_abort_retry_and_full_promotion_move_real_traffic(local, registr
     assert kfops("rollout", "abort", "churn", "-c", str(config))[0] == 0
     assert weight(router_url) == 0 and store.load("churn").status.abort
     code, out = kfops("rollout", "promote", "churn", "-c", str(config))
-    assert code == 9 and "aborted" in out and "retry" in out
+    assert code == RolloutError.exit_code and "aborted" in out and "retry" in out
     assert kfops("rollout", "retry", "churn", "-c", str(config))[0] == 0
     assert weight(router_url) == 25
     code, out = kfops("rollout", "promote", "churn", "--full", "-c", str(config))
@@ -120,18 +121,18 @@ def test_set_weight_holds_until_resume(local) -> None:
     assert kfops("rollout", "resume", "churn", "-c", str(config))[0] == 0
     assert weight(router_url) == 25
     code, out = kfops("rollout", "set-weight", "churn", "150", "-c", str(config))
-    assert code == 2 and "outside 0..100" in out
+    assert code == ConfigurationError.exit_code and "outside 0..100" in out
 
 
 def test_unknown_rollouts_and_timelines(local) -> None:
     config, _, store = local
     code, out = kfops("rollout", "get", "nope", "-c", str(config))
-    assert code == 9 and "no rollout 'nope'" in out and "known: churn" in out
+    assert code == RolloutError.exit_code and "no rollout 'nope'" in out and "known: churn" in out
     code, out = kfops("rollout", "timeline", "churn", "-c", str(config))
     assert code == 0
     assert (store.folder / "churn-timeline.png").read_bytes()[:4] == b"\x89PNG"
     code, out = kfops("rollout", "list", "-c", str(config))
-    assert code == 0 and "churn  Paused" in out
+    assert code == 0 and out.splitlines()[1].split("\t") == ["churn", "Paused", "1", "25", "1", "2"]
 
 
 def test_start_needs_a_rollout_section(tmp_path: Path, registry: str) -> None:
@@ -141,7 +142,7 @@ def test_start_needs_a_rollout_section(tmp_path: Path, registry: str) -> None:
         "runtime": {"root": str(tmp_path)}, "tracking": {"uri": registry},
     }))  # fmt: skip
     code, out = kfops("rollout", "start", "-c", str(config))
-    assert code == 2 and "no 'rollout:' section" in out
+    assert code == ConfigurationError.exit_code and "no 'rollout:' section" in out
 
 
 CR = {
