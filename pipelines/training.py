@@ -17,9 +17,9 @@ from components.register import component as register_c
 from components.train import component as train_c
 from components.tune import component as tune_c
 from components.validate import component as validate_c
+from kfops.registry.champion import GateDecision
 
 PIPELINE_NAME = "kfops-training"
-PROMOTE = "promote"
 
 
 class TrainingOutputs(NamedTuple):
@@ -131,7 +131,7 @@ def build_training_pipeline(
             ),
             "register",
         )
-        with dsl.If(registered.output == PROMOTE, name="beats-champion"):
+        with dsl.If(registered.output == GateDecision.PROMOTE.value, name="beats-champion"):
             named(promote(config=config, run_id=trained.outputs["run_id"]), "promote")
         return TrainingOutputs(run_id=trained.outputs["run_id"], decision=registered.output)
 

@@ -5,12 +5,25 @@ from pathlib import Path
 from kfp.components import load_component_from_file
 
 from kfops.config import load_config
+from kfops.registry.champion import GateDecision
 from kfops.runners.compile import COMPILED_DIR, compile_pipelines, stale_files
 
 
 def test_compiled_yaml_is_current(repo):
     cfg = load_config(repo / "examples" / "churn" / "kfops.yaml")
     assert stale_files(cfg, COMPILED_DIR) == []
+
+
+def test_promote_runs_when_register_returns_the_gate_enum_value():
+    import yaml
+
+    for name in ("training.yaml", "training-tuned.yaml"):
+        tasks = yaml.safe_load((COMPILED_DIR / name).read_text())["root"]["dag"]["tasks"]
+        condition = tasks["condition-1"]["triggerPolicy"]["condition"]
+        assert condition == (
+            "inputs.parameter_values['pipelinechannel--register-Output'] == "
+            f"'{GateDecision.PROMOTE.value}'"
+        )
 
 
 def test_compiled_ir_loads_back_with_images_and_settings(repo, tmp_path: Path):

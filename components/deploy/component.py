@@ -12,10 +12,8 @@ def deploy(config: dict, model_version: str = "") -> str:
 
     with reported("deploy"):
         result = run_deploy(config, model_version or None)
-    print(
-        f"{result['name']} in {result['namespace']}: v{result['version']} Ready at {result['url']}"
-    )
-    return result["url"]
+    print(f"{result.name} in {result.namespace}: v{result.version} Ready at {result.url}")
+    return result.url
 
 
 def build(image: str):

@@ -16,13 +16,11 @@ def features(
     from kfops.steps.reporting import reported
 
     with reported("features"):
-        summary = run_features(config, train.path, test.path, train_set.path, test_set.path)
+        result = run_features(config, train.path, test.path, train_set.path, test_set.path)
     for artifact, split in ((train_set, train), (test_set, test)):
         artifact.metadata.update(dict(split.metadata))
-        artifact.metadata.update(
-            {k: v for k, v in summary.items() if isinstance(v, (str, int, float, bool))}
-        )
-    return summary
+        artifact.metadata.update(result.artifact_metadata())
+    return result.to_dict()
 
 
 def build(image: str):

@@ -12,10 +12,11 @@ def ingest(
     from kfops.steps.reporting import reported
 
     with reported("ingest"):
-        summary = run_ingest(config, train.path, test.path)
-    for artifact, rows in ((train, summary["train_rows"]), (test, summary["test_rows"])):
-        artifact.metadata.update({"rows": rows, "digest": summary["digest"], "format": "parquet"})
-    return summary
+        result = run_ingest(config, train.path, test.path)
+    summary = result.summary
+    for artifact, rows in ((train, summary.train_rows), (test, summary.test_rows)):
+        artifact.metadata.update({"rows": rows, "digest": summary.digest, "format": "parquet"})
+    return result.to_dict()
 
 
 def build(image: str):

@@ -8,7 +8,7 @@ def promote(config: dict, run_id: str) -> str:
     from kfops.steps.reporting import reported
 
     with reported("promote"):
-        return run_promote(config, run_id)
+        return run_promote(config, run_id).version
 
 
 def build(image: str):

@@ -1,8 +1,8 @@
 """register: a new Model Registry version with alias challenger, and the gate decision.
 
-Returns the decision alone ("promote" or "keep"): the pipeline branches on it, and
-kfp.local resolves a condition only on a task's single ``Output``. The scores and the
-reason are on the model version's tags.
+Returns the decision alone, a ``GateDecision`` value ("promote" or "keep"): the pipeline
+branches on it, and kfp.local resolves a condition only on a task's single ``Output``.
+The scores and the reason are on the model version's tags.
 """
 
 from components import make_component
@@ -13,9 +13,9 @@ def register(config: dict, run_id: str, model_uri: str, metric: str, score: floa
     from kfops.steps.reporting import reported
 
     with reported("register"):
-        decision = run_register(config, run_id, model_uri, metric, score)
-    print(f"version {decision['version']}: {decision['reason']}")
-    return "promote" if decision["promote"] else "keep"
+        result = run_register(config, run_id, model_uri, metric, score)
+    print(f"version {result.version}: {result.gate.reason}")
+    return result.decision.value
 
 
 def build(image: str):

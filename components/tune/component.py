@@ -32,14 +32,10 @@ def tune(
             train_uri=train.uri,
             pipeline_run=pipeline_run,
         )
-    shutil.copyfile(result["trials_path"], trials.path)
-    trials.metadata.update(
-        {k: result[k] for k in ("objective", "best_value", "best_trial", "backend", "trials")}
-    )
+    shutil.copyfile(result.trials_path, trials.path)
+    trials.metadata.update(result.artifact_metadata())
     outputs = namedtuple("TuneOutputs", ["best_params", "objective", "best_value", "mlflow_run_id"])
-    return outputs(
-        result["best_params"], result["objective"], result["best_value"], result["mlflow_run_id"]
-    )
+    return outputs(result.best_params, result.objective, result.best_value, result.mlflow_run_id)
 
 
 def build(image: str):

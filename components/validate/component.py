@@ -21,13 +21,10 @@ def validate(
     os.makedirs(report.path, exist_ok=True)
     with reported("validate"):
         result = run_validate(config, train.path, test.path, report.path)
-    html = result.get("statistics_html")
-    if html:
-        shutil.copyfile(html, statistics.path)
-    report.metadata.update(
-        {k: v for k, v in result.items() if isinstance(v, (str, int, float, bool))}
-    )
-    return result
+    if result.statistics_html:
+        shutil.copyfile(result.statistics_html, statistics.path)
+    report.metadata.update(result.artifact_metadata())
+    return result.to_dict()
 
 
 def build(image: str):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from enum import StrEnum
 
 from kfops.metrics import improvement
 
@@ -11,9 +12,17 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 
+class GateDecision(StrEnum):
+    """The gate's outcome. Its value is what the register step returns, what the training
+    pipeline's condition compares with, and what the ``kfops.promotion.decision`` tag holds."""
+
+    PROMOTE = "promote"
+    KEEP = "keep"
+
+
 @dataclass(frozen=True)
 class PromotionDecision:
-    promote: bool
+    outcome: GateDecision
     metric: str
     challenger_score: float
     champion_score: float | None
@@ -21,9 +30,9 @@ class PromotionDecision:
     min_improvement: float
     reason: str
 
-    def to_dict(self) -> dict:
-        """JSON-able, without None values (KFP struct parameters reject null)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+    @property
+    def promote(self) -> bool:
+        return self.outcome is GateDecision.PROMOTE
 
 
 def decide_promotion(
@@ -39,10 +48,12 @@ def decide_promotion(
     min_improvement 0.01, a challenger at 0.81 is promoted (gain 0.01) and 0.805 is not.
     A NaN challenger score is never promoted; a NaN champion score is always beaten.
     """
+    if champion_version is not None:
+        champion_version = str(champion_version)  # MLflow hands versions out as int or str
 
     def decision(promote: bool, reason: str) -> PromotionDecision:
         return PromotionDecision(
-            promote=promote,
+            outcome=GateDecision.PROMOTE if promote else GateDecision.KEEP,
             metric=metric,
             challenger_score=challenger_score,
             champion_score=champion_score,

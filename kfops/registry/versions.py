@@ -115,7 +115,7 @@ def register_challenger(
     tags = {
         f"kfops.metric.{metric}": str(score),
         "kfops.promotion.metric": metric,
-        "kfops.promotion.decision": "promote" if decision.promote else "keep",
+        "kfops.promotion.decision": decision.outcome.value,
         "kfops.promotion.reason": decision.reason,
         "kfops.promotion.champion_version": str(champion_version or ""),
         "kfops.promotion.champion_score": "" if champion_score is None else str(champion_score),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kfops.config import KfopsConfig, config_to_dict, data_config_to_dict
-from kfops.errors import DataError, PipelineError, error_from_name
+from kfops.errors import DataError, PipelineError, one_line
 from kfops.runners.progress import ProgressStream, StepEvent, StepStatus
 from kfops.steps.reporting import ERROR_FILE_ENV, read_error
 
@@ -123,12 +123,11 @@ def run_pipeline_locally(
                     data_fingerprint=fingerprint,
                 )
         except Exception as exc:
-            reported = read_error(error_file)
-            if reported:
-                raise error_from_name(reported["type"], reported["message"]) from None
+            failure = read_error(error_file)
+            if failure:
+                raise failure.error() from None
             raise PipelineError(
-                f"pipeline failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
-                f"the full log is {log_path}"
+                f"pipeline failed: {one_line(exc)}; the full log is {log_path}"
             ) from exc
         finally:
             root.handlers = saved_handlers

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from kfops.config import KfopsConfig, ServingConfig, config_from_dict
-from kfops.errors import RegistryError
+from kfops.errors import RegistryError, one_line
 from kfops.registry.champion import CHAMPION
 from kfops.registry.versions import MODEL_SHA256_TAG
+from kfops.steps.results import DeployResult
 
 
 def deployment_spec(cfg: KfopsConfig, version: str | None = None) -> Any:
@@ -36,7 +37,7 @@ def deployment_spec(cfg: KfopsConfig, version: str | None = None) -> Any:
     except MlflowException as exc:
         wanted = f"version {version}" if version else f"alias {CHAMPION}"
         raise RegistryError(
-            f"registry: '{name}' has no {wanted} ({str(exc).splitlines()[0]}); run the "
+            f"registry: '{name}' has no {wanted} ({one_line(exc)}); run the "
             "training pipeline first, or pass --version"
         ) from exc
     digest = mv.tags.get(MODEL_SHA256_TAG)
@@ -66,8 +67,9 @@ def deployment_manifest(cfg: KfopsConfig, version: str | None = None) -> dict[st
 
 def run_deploy(
     config: KfopsConfig | dict[str, Any], version: str | None = None, api: Any = None
-) -> dict[str, Any]:
-    """Apply the InferenceService and wait until Ready; returns name, namespace, url, version."""
+) -> DeployResult:
+    """Apply the InferenceService and wait until Ready; returns where it serves which version."""
+    from kfops.cluster.names import MODEL_VERSION_LABEL
     from kfops.registry.tracking import use_tracking
     from kfops.serving import kube
 
@@ -90,9 +92,10 @@ def run_deploy(
         (applied.get("metadata") or {}).get("generation"),
         settings.ready_timeout_seconds,
     )
-    return {
+    served = {
         "name": meta["name"],
         "namespace": meta["namespace"],
         "url": (ready.get("status") or {}).get("url", ""),
-        "version": meta["labels"]["kfops.io/model-version"],
+        "version": meta["labels"][MODEL_VERSION_LABEL],
     }
+    return DeployResult(**served)

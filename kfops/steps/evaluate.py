@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kfops.config import TaskType, config_from_dict
 from kfops.metrics import DEFAULT_PROMOTION_METRIC, direction_of
 from kfops.registry.tracking import use_tracking
-
-
-@dataclass
-class EvaluateResult:
-    metrics: dict[str, float]
-    promotion_metric: str
-    score: float
-    plots: dict[str, str]
-    confusion_matrix: list[list[int]] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    roc: list[tuple[float, float, float]] = field(default_factory=list)
+from kfops.steps.results import EvaluateResult
 
 
 def promotion_metric(config_metric: str | None, task: TaskType) -> str:

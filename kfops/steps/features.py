@@ -14,6 +14,7 @@ from typing import Any
 
 from kfops.config import config_from_dict
 from kfops.errors import FeaturesError
+from kfops.steps.results import FeaturesResult
 
 
 def _pass_through(source: str, target: str) -> None:
@@ -27,7 +28,7 @@ def _pass_through(source: str, target: str) -> None:
 
 def run_features(
     config: dict[str, Any], train_in: str, test_in: str, train_out: str, test_out: str
-) -> dict[str, Any]:
+) -> FeaturesResult:
     """Apply the repo, build both training sets, materialize to the cutoff; return a summary.
 
     The cutoff is ``features.cutoff``, or else the latest label time in either split, so
@@ -38,7 +39,7 @@ def run_features(
     if cfg.features is None:
         _pass_through(train_in, train_out)
         _pass_through(test_in, test_out)
-        return {"skipped": True, "seconds": time.perf_counter() - started}
+        return FeaturesResult(skipped=True, seconds=time.perf_counter() - started)
     if not cfg.data.timestamp_column:
         raise FeaturesError(
             "data.timestamp_column is not set; point-in-time feature joins need each "
@@ -67,16 +68,16 @@ def run_features(
     for name, target in (("train", train_out), ("test", test_out)):
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         sets[name].to_parquet(target, index=False)
-    return {
-        "skipped": False,
-        "feature_service": service.name,
-        "features": feature_names(service),
-        "store": cfg.features.store_yaml,
-        "train_rows": len(sets["train"]),
-        "test_rows": len(sets["test"]),
-        "cutoff": report.cutoff,
-        "materialized_rows": report.rows,
-        "materialize_seconds": report.seconds,
-        "materialize_rows_per_second": report.rows_per_second,
-        "seconds": time.perf_counter() - started,
-    }
+    return FeaturesResult(
+        skipped=False,
+        feature_service=service.name,
+        features=tuple(feature_names(service)),
+        store=cfg.features.store_yaml,
+        train_rows=len(sets["train"]),
+        test_rows=len(sets["test"]),
+        cutoff=report.cutoff,
+        materialized_rows=report.rows,
+        materialize_seconds=report.seconds,
+        materialize_rows_per_second=report.rows_per_second,
+        seconds=time.perf_counter() - started,
+    )

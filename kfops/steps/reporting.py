@@ -12,11 +12,25 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kfops.errors import KfopsError, PipelineError
+from kfops.errors import KfopsError, PipelineError, error_from_name, one_line
 
 ERROR_FILE_ENV = "KFOPS_ERROR_FILE"
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """A step's error as it crosses the process boundary: the step, class name and message."""
+
+    step: str
+    type: str
+    message: str
+
+    def error(self) -> KfopsError:
+        """The same error class again, so the runner exits with the step's own code."""
+        return error_from_name(self.type, self.message)
 
 
 def write_error(step: str, error: KfopsError) -> None:
@@ -24,17 +38,19 @@ def write_error(step: str, error: KfopsError) -> None:
     if not target:
         return
     Path(target).parent.mkdir(parents=True, exist_ok=True)
-    payload = {"step": step, "type": type(error).__name__, "message": error.message}
-    Path(target).write_text(json.dumps(payload))
+    failure = StepFailure(step=step, type=type(error).__name__, message=error.message)
+    Path(target).write_text(json.dumps(asdict(failure)))
 
 
-def read_error(path: str | Path) -> dict | None:
+def read_error(path: str | Path) -> StepFailure | None:
+    """The failure a step wrote, or None when there is none (or it is unreadable)."""
     file = Path(path)
     if not file.is_file():
         return None
     try:
-        return json.loads(file.read_text())
-    except json.JSONDecodeError:
+        payload = json.loads(file.read_text())
+        return StepFailure(str(payload["step"]), str(payload["type"]), str(payload["message"]))
+    except (json.JSONDecodeError, KeyError, TypeError):
         return None
 
 
@@ -48,6 +64,6 @@ def reported(step: str) -> Iterator[None]:
         print(f"kfops: {step} failed: {exc.message}", file=sys.stderr)
         raise
     except Exception as exc:
-        wrapped = PipelineError(f"{step}: {type(exc).__name__}: {exc}".splitlines()[0])
+        wrapped = PipelineError(one_line(f"{step}: {type(exc).__name__}: {exc}"))
         write_error(step, wrapped)
         raise

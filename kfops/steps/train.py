@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
 from kfops import __version__
 from kfops.config import TaskType, config_from_dict
 from kfops.registry.tracking import git_commit, use_tracking
+from kfops.steps.results import TrainResult
 
 MODEL_ARTIFACT = "model"
 STATISTICS_ARTIFACT = "statistics"
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    run_id: str
-    model_uri: str
 
 
 def _pip_requirements() -> list[str]:

@@ -1,35 +1,24 @@
 """Tune step: search the ``tuning:`` space, locally or with Katib, and track it in MLflow.
 
-The backend comes from ``tuning.backend``: ``local`` is the embedded optuna tuner,
-``katib`` creates a Katib Experiment in the cluster, and ``auto`` (the default) means
-Katib when the step runs inside a Kubernetes pod (KUBERNETES_SERVICE_HOST is set) and
-the embedded tuner everywhere else.
+The backend comes from ``tuning.backend`` through the table of
+:mod:`kfops.tuning.backends`: ``local`` is the embedded optuna tuner, ``katib`` creates a
+Katib Experiment in the cluster, and ``auto`` (the default) means Katib when the step runs
+inside a Kubernetes pod (KUBERNETES_SERVICE_HOST is set) and the embedded tuner elsewhere.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kfops import __version__
-from kfops.config import TaskType, TuningBackend, config_from_dict
+from kfops.config import TaskType, config_from_dict
+from kfops.steps.results import TuneResult
+from kfops.tuning.backends import TuningRequest, backend_for, resolve_backend
 
 TRIALS_MARKDOWN = "trials.md"
 TRIALS_JSON = "trials.json"
-IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"
-DEFAULT_NAMESPACE = "kubeflow"
-POLL_SECONDS = 10.0  # between reads of the Katib Experiment's status
-
-
-def resolve_backend(
-    backend: TuningBackend, environ: Mapping[str, str] = os.environ
-) -> TuningBackend:
-    if backend is not TuningBackend.AUTO:
-        return backend
-    return TuningBackend.KATIB if environ.get(IN_CLUSTER_ENV) else TuningBackend.LOCAL
 
 
 def _task(config_task: TaskType | None, task: str, train_path: str, target: str) -> TaskType:
@@ -44,28 +33,28 @@ def _task(config_task: TaskType | None, task: str, train_path: str, target: str)
     return infer_task(pd.read_parquet(train_path, columns=[target])[target])
 
 
-def _skipped(out: Path) -> dict[str, Any]:
+def _skipped(out: Path) -> TuneResult:
     """No tuning section: nothing to search, and ``best_params`` overrides nothing."""
     table = out / TRIALS_MARKDOWN
     table.write_text("# Tuning\n\nNo tuning section in the config; model.params are used as set.\n")
     rows = out / TRIALS_JSON
     rows.write_text("[]")
-    return {
-        "best_params": {},
-        "objective": "",
-        "direction": "",
-        "best_value": 0.0,
-        "best_trial": "",
-        "backend": "none",
-        "trials": 0,
-        "succeeded": 0,
-        "failed": 0,
-        "early_stopped": 0,
-        "stopped": "",
-        "trials_path": str(table),
-        "trials_json": str(rows),
-        "mlflow_run_id": "",
-    }
+    return TuneResult(
+        best_params={},
+        objective="",
+        direction="",
+        best_value=0.0,
+        best_trial="",
+        backend="none",
+        trials=0,
+        succeeded=0,
+        failed=0,
+        early_stopped=0,
+        stopped="",
+        trials_path=str(table),
+        trials_json=str(rows),
+        mlflow_run_id="",
+    )
 
 
 def run_tune(
@@ -75,7 +64,7 @@ def run_tune(
     task: str = "",
     train_uri: str = "",
     pipeline_run: str = "",
-) -> dict[str, Any]:
+) -> TuneResult:
     """Tune, write the trial table under ``out_dir``, and return the outcome.
 
     Without a ``tuning:`` section nothing runs and ``best_params`` is ``{}``, so a pipeline
@@ -92,18 +81,10 @@ def run_tune(
         pipeline_run: the KFP run name; names the Katib Experiment and tags the MLflow run.
 
     Returns:
-        ``best_params`` (to merge over ``model.params``), ``objective``, ``direction``,
-        ``best_value``, ``best_trial``, ``backend``, ``trials`` (count), ``succeeded``,
-        ``failed``, ``early_stopped``, ``stopped``, ``trials_path`` (Markdown),
-        ``trials_json`` and ``mlflow_run_id`` (the tuning parent run).
+        The outcome; its ``best_params`` are merged over ``model.params`` by train.
     """
     from kfops.tuning.results import TrialState, trials_markdown, trials_rows
-    from kfops.tuning.spec import (
-        check_tuning,
-        objective_direction,
-        objective_metric,
-        require_tuning,
-    )
+    from kfops.tuning.spec import check_tuning, objective_metric, require_tuning
     from kfops.tuning.tracking import TuningTracker
 
     cfg = config_from_dict(config)
@@ -115,6 +96,7 @@ def run_tune(
     resolved = _task(cfg.data.task, task, train_path, cfg.data.target)
     check_tuning(cfg, resolved)
     backend = resolve_backend(tuning.backend)
+    search = backend_for(backend)
     metric = objective_metric(cfg, resolved)
     tags = {
         "kfops.version": __version__,
@@ -122,51 +104,35 @@ def run_tune(
         "kfops.task": resolved,
     }
     with TuningTracker(cfg, metric, backend.value, tags) as tracker:
-        if backend is TuningBackend.LOCAL:
-            from kfops.tuning.local import tune_locally
-
-            result = tune_locally(cfg, train_path, resolved, str(out), on_trial=tracker.log_trial)
-        else:
-            from kfops.tuning import cluster
-            from kfops.tuning.katib import build_experiment, experiment_name, experiment_to_dict
-            from kfops.tuning.progress import TuningProgress
-
-            namespace = cfg.cluster.namespace or cluster.pod_namespace() or DEFAULT_NAMESPACE
-            name = experiment_name(cfg.project, pipeline_run or tracker.run_id)
-            experiment = build_experiment(
-                cfg, resolved, name=name, namespace=namespace, train_uri=train_uri or train_path
+        result = search(
+            TuningRequest(
+                cfg=cfg,
+                task=resolved,
+                train_path=train_path,
+                workdir=str(out),
+                train_uri=train_uri or train_path,
+                run_name=pipeline_run or tracker.run_id,
+                on_trial=tracker.log_trial,
             )
-            direction = objective_direction(tuning, metric)
-            with TuningProgress(tuning.max_trial_count, metric) as progress:
-                result = cluster.tune_on_katib(
-                    cluster.connect(),
-                    experiment_to_dict(experiment),
-                    tuning,
-                    metric,
-                    direction,
-                    poll_seconds=POLL_SECONDS,
-                    on_progress=progress.update,
-                )
-            for record in result.trials:
-                tracker.log_trial(record)
+        )
         table = out / TRIALS_MARKDOWN
         table.write_text(trials_markdown(result))
         rows = out / TRIALS_JSON
         rows.write_text(json.dumps(trials_rows(result), indent=1))
         tracker.log_result(result, str(table))
-    return {
-        "best_params": result.best_params,
-        "objective": result.metric,
-        "direction": result.direction.value,
-        "best_value": result.best_value,
-        "best_trial": result.best_trial,
-        "backend": result.backend,
-        "trials": len(result.trials),
-        "succeeded": result.count(TrialState.SUCCEEDED),
-        "failed": result.count(TrialState.FAILED),
-        "early_stopped": result.count(TrialState.EARLY_STOPPED),
-        "stopped": result.stopped,
-        "trials_path": str(table),
-        "trials_json": str(rows),
-        "mlflow_run_id": tracker.run_id,
-    }
+    return TuneResult(
+        best_params=result.best_params,
+        objective=result.metric,
+        direction=result.direction.value,
+        best_value=result.best_value,
+        best_trial=result.best_trial,
+        backend=result.backend,
+        trials=len(result.trials),
+        succeeded=result.count(TrialState.SUCCEEDED),
+        failed=result.count(TrialState.FAILED),
+        early_stopped=result.count(TrialState.EARLY_STOPPED),
+        stopped=result.stopped,
+        trials_path=str(table),
+        trials_json=str(rows),
+        mlflow_run_id=tracker.run_id,
+    )

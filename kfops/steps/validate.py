@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from kfops.config import config_from_dict
+from kfops.steps.results import ValidateResult
 from kfops.validation.validate import validate_splits
 
 
 def run_validate(
     config: dict[str, Any], train_path: str, test_path: str, out_dir: str
-) -> dict[str, Any]:
+) -> ValidateResult:
     """Raise ValidationError on anomalies; return the report otherwise."""
     cfg = config_from_dict(config)
     if not cfg.validation.enabled:
-        return {"skipped": True}
+        return ValidateResult(report=None)
     report = validate_splits(
         train_path=train_path,
         test_path=test_path,
@@ -24,4 +25,4 @@ def run_validate(
         state_dir=cfg.runtime.root,
         out_dir=out_dir,
     )
-    return report.to_dict()
+    return ValidateResult(report=report)

@@ -6,6 +6,7 @@
 - ``samplers`` and ``local``: the embedded optuna tuner.
 - ``katib``: builds the Experiment. ``katib_status``: reads the Experiment's status.
 - ``cluster``: the Kubernetes I/O that runs the Experiment.
+- ``backends``: the table of backends by ``tuning.backend`` type (local, katib).
 - ``results``, ``progress`` and ``tracking``: the trial table, the progress display and the
   MLflow runs.
 """

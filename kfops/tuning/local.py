@@ -26,7 +26,7 @@ from typing import Any
 import optuna
 
 from kfops.config import EarlyStopping, KfopsConfig, TaskType, config_from_dict, config_to_dict
-from kfops.errors import KfopsError, TrainingError
+from kfops.errors import KfopsError, TrainingError, one_line
 from kfops.tuning.objective import TrialScore, cross_validate
 from kfops.tuning.progress import TuningProgress
 from kfops.tuning.results import TrialRecord, TrialState, TuningResult, best_record
@@ -110,7 +110,7 @@ def _journal(path: str) -> optuna.storages.JournalStorage:
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, KfopsError):
         return exc.message
-    return (f"{type(exc).__name__}: {exc}".splitlines() or [type(exc).__name__])[0]
+    return one_line(f"{type(exc).__name__}: {exc}")
 
 
 def tune_locally(

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from kfops.registry.champion import decide_promotion
+from kfops.registry.champion import GateDecision, decide_promotion
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,7 @@ from kfops.registry.champion import decide_promotion
 )
 def test_gate(metric, challenger, champion, margin, promote):
     decision = decide_promotion(metric, challenger, champion, margin, champion_version="3")
+    assert decision.outcome is (GateDecision.PROMOTE if promote else GateDecision.KEEP)
     assert decision.promote is promote
     assert decision.metric == metric
     assert decision.reason
@@ -30,3 +31,8 @@ def test_gate(metric, challenger, champion, margin, promote):
 def test_reason_names_both_scores():
     decision = decide_promotion("roc_auc", 0.70, 0.80, 0.0, champion_version="2")
     assert "0.7000" in decision.reason and "0.8000" in decision.reason and "v2" in decision.reason
+
+
+def test_a_version_number_from_mlflow_is_kept_as_text():
+    decision = decide_promotion("roc_auc", 0.70, 0.80, 0.0, champion_version=4)
+    assert decision.champion_version == "4" and decision.outcome is GateDecision.KEEP

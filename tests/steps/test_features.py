@@ -12,8 +12,8 @@ import pytest
 
 from kfops.errors import FeaturesError
 from kfops.steps.features import run_features
-
-from .conftest import DAY, FEATURES, SERVICE, T0
+from kfops.steps.results import FeaturesResult
+from tests.features.conftest import DAY, FEATURES, SERVICE, T0
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,34 +56,40 @@ def test_without_a_features_section_splits_pass_through_without_feast(tmp_path):
     script = f"""
 import json, sys
 from kfops.steps.features import run_features
-summary = run_features({data_config(None, tmp_path)!r}, {train!r}, {test!r},
-                       {str(tmp_path / "out" / "train")!r}, {str(tmp_path / "out" / "test")!r})
+result = run_features({data_config(None, tmp_path)!r}, {train!r}, {test!r},
+                      {str(tmp_path / "out" / "train")!r}, {str(tmp_path / "out" / "test")!r})
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("feast", "pandas", "dask")
                 or m.startswith("kfops.features"))
-print(json.dumps({{"summary": summary, "loaded": loaded}}))
+print(json.dumps({{"summary": result.to_dict(), "loaded": loaded}}))
 """
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["summary"]["skipped"] is True
+    assert result["summary"] == {"skipped": True, "seconds": result["summary"]["seconds"]}
     assert result["loaded"] == []
     for name, source in (("train", train), ("test", test)):
         assert (tmp_path / "out" / name).read_bytes() == Path(source).read_bytes()
 
 
-def test_with_features_each_split_becomes_its_training_set(repo, tmp_path, state):
+def test_with_features_each_split_becomes_its_training_set(feast_repo, tmp_path, state):
     train, test = write_splits(tmp_path / "in")
     out = tmp_path / "out"
     summary = run_features(
-        data_config(repo, state), train, test, str(out / "train"), str(out / "test")
+        data_config(feast_repo, state), train, test, str(out / "train"), str(out / "test")
     )
-    assert summary["feature_service"] == SERVICE
-    assert summary["features"] == FEATURES
-    assert (summary["train_rows"], summary["test_rows"]) == (3, 1)
-    assert summary["cutoff"] == (T0 + 15 * DAY).isoformat()  # the latest label
-    assert summary["materialized_rows"] == 1 + 2  # activity: b expired; profile: a and b
+    assert isinstance(summary, FeaturesResult) and summary.skipped is False
+    assert summary.feature_service == SERVICE
+    assert summary.features == tuple(FEATURES)
+    assert (summary.train_rows, summary.test_rows) == (3, 1)
+    assert summary.cutoff == (T0 + 15 * DAY).isoformat()  # the latest label
+    assert summary.materialized_rows == 1 + 2  # activity: b expired; profile: a and b
+    struct = summary.to_dict()  # the component's dict output, JSON as KFP passes it on
+    assert json.loads(json.dumps(struct))["features"] == FEATURES
+    assert struct["skipped"] is False and struct["train_rows"] == 3
+    assert "features" not in summary.artifact_metadata()  # a list is no metadata scalar
+    assert summary.artifact_metadata()["feature_service"] == SERVICE
     train_set = pd.read_parquet(out / "train")
     assert list(train_set.columns) == ["customer_id", "event_timestamp", "churned", *FEATURES]
     assert train_set["calls"].tolist()[0] == 2
@@ -92,17 +98,17 @@ def test_with_features_each_split_becomes_its_training_set(repo, tmp_path, state
     assert pd.read_parquet(out / "test")["calls"].tolist() == [7]
 
 
-def test_a_configured_cutoff_bounds_materialization(repo, tmp_path, state):
+def test_a_configured_cutoff_bounds_materialization(feast_repo, tmp_path, state):
     train, test = write_splits(tmp_path / "in")
-    config = data_config(repo, state, cutoff="2025-03-01T12:00:00")
+    config = data_config(feast_repo, state, cutoff="2025-03-01T12:00:00")
     summary = run_features(config, train, test, str(tmp_path / "a"), str(tmp_path / "b"))
-    assert summary["cutoff"] == "2025-03-01T12:00:00+00:00"
-    assert summary["materialized_rows"] == 4  # a and b, at T0, in both views
+    assert summary.cutoff == "2025-03-01T12:00:00+00:00"
+    assert summary.materialized_rows == 4  # a and b, at T0, in both views
 
 
-def test_features_need_the_label_time(repo, tmp_path, state):
+def test_features_need_the_label_time(feast_repo, tmp_path, state):
     train, test = write_splits(tmp_path / "in")
-    config = data_config(repo, state)
+    config = data_config(feast_repo, state)
     del config["data"]["timestamp_column"]
     with pytest.raises(FeaturesError, match=r"data.timestamp_column is not set; point-in-time"):
         run_features(config, train, test, str(tmp_path / "a"), str(tmp_path / "b"))

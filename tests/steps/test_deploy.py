@@ -13,6 +13,7 @@ from kfops.config import load_config
 from kfops.registry.versions import MODEL_SHA256_TAG
 from kfops.serving import kube
 from kfops.steps.deploy import run_deploy
+from kfops.steps.results import DeployResult
 from tests.support.http_server import Request
 from tests.support.recording import recording
 
@@ -52,12 +53,12 @@ def test_deploy_applies_the_champion_and_waits(use_registry) -> None:
 
     with recording(respond) as api:
         result = run_deploy(load_config(raw=config(use_registry)), api=kube.api_client(api.url))
-    assert result == {
-        "name": "churn-serving",
-        "namespace": "team",
-        "url": "http://churn-serving.team",
-        "version": use_registry.version,
-    }
+    assert result == DeployResult(
+        name="churn-serving",
+        namespace="team",
+        url="http://churn-serving.team",
+        version=use_registry.version,
+    )
     patch, get = api.requests
     assert patch.path.endswith("/namespaces/team/inferenceservices/churn-serving")
     container = patch.json()["spec"]["predictor"]["containers"][0]
