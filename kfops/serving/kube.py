@@ -8,67 +8,38 @@ about the status live in :mod:`kfops.serving.status`.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
+from kfops.cluster import kube_api
 from kfops.cluster.kube_client import api_client as api_client  # re-exported for callers
+from kfops.cluster.names import DEPLOY_FIELD_MANAGER, ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION
 from kfops.errors import ClusterError
 from kfops.serving.status import readiness
 
-FIELD_MANAGER = "kfops"
-GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+_HINTS = {
+    403: "grant the service account rights on inferenceservices",
+    404: "is KServe installed (CRD serving.kserve.io/v1beta1) and the namespace there?",
+    422: "the cluster's KServe rejected the spec",
+}
 
 
 def _path(namespace: str, name: str) -> str:
-    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}"
-
-
-def _call(api: Any, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    try:
-        return api.call_api(
-            path,
-            method,
-            response_type="object",
-            auth_settings=["BearerToken"],
-            _return_http_data_only=True,
-            _request_timeout=30,
-            **kwargs,
-        )
-    except ApiException as exc:
-        try:
-            detail = json.loads(exc.body or "{}").get("message") or exc.reason
-        except (TypeError, ValueError):
-            detail = exc.reason
-        hint = {
-            401: "check the credentials",
-            403: "grant the service account rights on inferenceservices",
-            404: "is KServe installed (CRD serving.kserve.io/v1beta1) and the namespace there?",
-            422: "the cluster's KServe rejected the spec",
-        }.get(exc.status, "check the cluster")
-        raise ClusterError(f"{what}: HTTP {exc.status}: {detail}; {hint}") from exc
-    except (HTTPError, OSError) as exc:
-        raise ClusterError(f"{what}: the Kubernetes API is unreachable ({exc})") from exc
+    return kube_api.object_path(ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL, namespace, name)
 
 
 def apply(api: Any, manifest: dict[str, Any]) -> dict[str, Any]:
     """Server-side apply; returns the object as the API server stored it."""
     meta = manifest["metadata"]
-    return _call(
+    return kube_api.server_side_apply(
         api,
-        "PATCH",
         _path(meta["namespace"], meta["name"]),
         f"apply InferenceService {meta['namespace']}/{meta['name']}",
-        query_params=[("fieldManager", FIELD_MANAGER), ("force", "true")],
-        header_params={
-            "Content-Type": "application/apply-patch+yaml",
-            "Accept": "application/json",
-        },
-        body=manifest,
+        manifest,
+        DEPLOY_FIELD_MANAGER,
+        error=ClusterError,
+        hints=_HINTS,
     )
 
 
@@ -87,12 +58,8 @@ def wait_ready(
     what = f"InferenceService {namespace}/{name}"
     deadline = clock() + timeout_s
     while True:
-        obj = _call(
-            api,
-            "GET",
-            _path(namespace, name),
-            f"read {what}",
-            header_params={"Accept": "application/json"},
+        obj = kube_api.call(
+            api, "GET", _path(namespace, name), f"read {what}", error=ClusterError, hints=_HINTS
         )
         if generation is not None:
             obj.setdefault("metadata", {}).setdefault("generation", generation)

@@ -18,14 +18,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kfops.cluster.names import (
+    DEPLOYMENT_MODE_ANNOTATION,
+    ISVC_API_VERSION,
+    ISVC_KIND,
+    MODEL_ANNOTATION,
+    MODEL_SHA256_ANNOTATION,
+    MODEL_VERSION_LABEL,
+    VARIANT_LABEL,
+)
 from kfops.config import ServingConfig
 from kfops.errors import ConfigurationError
 
-API_VERSION = "serving.kserve.io/v1beta1"
-KIND = "InferenceService"
 PORT = 8080
 CONTAINER = "kserve-container"
-MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 SERVING_ENV = "KFOPS_SERVING"  # the serving section as JSON, read by `kfops serve`
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$")
 
@@ -160,8 +166,8 @@ def inference_service(spec: DeploymentSpec) -> dict[str, Any]:
         "app.kubernetes.io/name": spec.name,
         "app.kubernetes.io/component": "model-server",
         "app.kubernetes.io/part-of": "kfops",
-        "kfops.io/model-version": spec.model_version,
-        "kfops.io/variant": settings.variant,
+        MODEL_VERSION_LABEL: spec.model_version,
+        VARIANT_LABEL: settings.variant,
     }
     predictor: dict[str, Any] = {
         **_scaling(settings),
@@ -198,16 +204,16 @@ def inference_service(spec: DeploymentSpec) -> dict[str, Any]:
                 mode="all", url=settings.inference_log.url
             )
     isvc = kserve.V1beta1InferenceService(
-        api_version=API_VERSION,
-        kind=KIND,
+        api_version=ISVC_API_VERSION,
+        kind=ISVC_KIND,
         metadata=client.V1ObjectMeta(
             name=spec.name,
             namespace=spec.namespace,
             labels=labels,
             annotations={
-                MODE_ANNOTATION: settings.deployment_mode,
-                "kfops.io/model": spec.model_name,
-                "kfops.io/model-sha256": spec.sha256,
+                DEPLOYMENT_MODE_ANNOTATION: settings.deployment_mode,
+                MODEL_ANNOTATION: spec.model_name,
+                MODEL_SHA256_ANNOTATION: spec.sha256,
             },
         ),
         spec=kserve.V1beta1InferenceServiceSpec(predictor=kserve.V1beta1PredictorSpec(**predictor)),

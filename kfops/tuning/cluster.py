@@ -1,24 +1,26 @@
 """Running a Katib Experiment: create it, follow it, read the best trial. Kubernetes I/O.
 
 Decisions (phase, progress, the best trial) come from the pure ``katib_status`` module;
-this module only calls the API through the ``kubernetes`` client's CustomObjectsApi and
-turns every API or network failure, a failed Experiment and a timeout into ClusterError.
+this module only calls the API through :mod:`kfops.cluster.kube_api`, which turns every API
+or network failure into a one-line ClusterError; a failed Experiment and a timeout are
+ClusterErrors too.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes.client.rest import ApiException
-from urllib3.exceptions import HTTPError
-
-from kfops.cluster import kube_client
+from kfops.cluster import kube_api, kube_client
+from kfops.cluster.names import (
+    KATIB_EXPERIMENT_LABEL,
+    KATIB_GROUP,
+    KATIB_PLURAL,
+    KATIB_TRIAL_PLURAL,
+    KATIB_VERSION,
+)
 from kfops.config import TuningConfig
 from kfops.errors import ClusterError
 from kfops.metrics import Direction
@@ -26,21 +28,16 @@ from kfops.tuning.katib_status import experiment_phase, optimal_trial, trial_rec
 from kfops.tuning.results import TuningResult
 from kfops.tuning.spec import parse_assignments
 
-GROUP, VERSION = "kubeflow.org", "v1beta1"
-EXPERIMENTS, TRIALS = "experiments", "trials"
-EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
-REQUEST_TIMEOUT = 30  # seconds per API call
+EXPERIMENT_LABEL = KATIB_EXPERIMENT_LABEL  # the step's tests label their Trials with it
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 RBAC_MANIFEST = "manifests/base/katib-rbac.yaml"
 
 Progress = Callable[[int, float | None], None]  # (trials done, best value so far)
 
 
-def connect(api_client: k8s.ApiClient | None = None) -> k8s.CustomObjectsApi:
-    """The CustomObjectsApi: in-cluster credentials in a pod, else the kubeconfig."""
-    if api_client is None:
-        api_client = kube_client.api_client()
-    return k8s.CustomObjectsApi(api_client)
+def connect(host: str | None = None) -> Any:
+    """A ``kubernetes`` ApiClient: in-cluster credentials in a pod, else the kubeconfig."""
+    return kube_client.api_client(host)
 
 
 def pod_namespace() -> str | None:
@@ -51,73 +48,60 @@ def pod_namespace() -> str | None:
         return None
 
 
-def _error(exc: Exception, action: str, namespace: str) -> ClusterError:
-    if not isinstance(exc, ApiException):
-        return ClusterError(f"{action}: cannot reach the Kubernetes API ({exc}); check the cluster")
-    detail = exc.reason or ""
-    with contextlib.suppress(ValueError, AttributeError):  # the API server's Status object
-        detail = json.loads(exc.body or "{}").get("message") or detail
-    shown = f"{exc.status} {str(detail).splitlines()[0] if detail else ''}".strip()
-    if exc.status == 404:
-        fix = "is Katib installed (CRD experiments.kubeflow.org)? else set tuning.backend: local"
-    elif exc.status in (401, 403):
-        fix = f"grant the pipeline's service account the Role in {RBAC_MANIFEST} in '{namespace}'"
-    elif exc.status == 409:
-        fix = "an Experiment of that name exists; delete it or use another name"
-    else:
-        fix = "check the tuning section against Katib's rules (docs/tuning.md)"
-    return ClusterError(f"{action}: Kubernetes API answered {shown}; {fix}")
+def _call(api: Any, method: str, path: str, what: str, namespace: str, **kwargs: Any) -> Any:
+    """One request; failures name the Katib fix (install it, grant the Role, rename)."""
+    rights = f"grant the pipeline's service account the Role in {RBAC_MANIFEST} in '{namespace}'"
+    hints = {
+        401: rights,
+        403: rights,
+        404: "is Katib installed (CRD experiments.kubeflow.org)? else set tuning.backend: local",
+        409: "an Experiment of that name exists; delete it or use another name",
+    }
+    default = "check the tuning section against Katib's rules (docs/tuning.md)"
+    return kube_api.call(
+        api, method, path, what, error=ClusterError, hints=hints, default_hint=default, **kwargs
+    )
 
 
-def create_experiment(
-    api: k8s.CustomObjectsApi, body: dict[str, Any], exist_ok: bool = False
-) -> dict[str, Any]:
+def _path(plural: str, namespace: str, name: str | None = None) -> str:
+    return kube_api.object_path(KATIB_GROUP, KATIB_VERSION, plural, namespace, name)
+
+
+def create_experiment(api: Any, body: dict[str, Any], exist_ok: bool = False) -> dict[str, Any]:
     """Create the Experiment; with ``exist_ok``, one of that name is taken as this one.
 
     Names derive from the pipeline run, so an existing Experiment of the same name is a
     retried step's own: following it beats failing or starting the search again.
     """
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    what = f"creating Katib Experiment {namespace}/{name}"
     try:
-        return api.create_namespaced_custom_object(
-            GROUP, VERSION, namespace, EXPERIMENTS, body, _request_timeout=REQUEST_TIMEOUT
-        )
-    except ApiException as exc:
-        if exc.status == 409 and exist_ok:
+        return _call(api, "POST", _path(KATIB_PLURAL, namespace), what, namespace, body=body)
+    except ClusterError as exc:
+        if exist_ok and kube_api.api_status(exc) == 409:
             return get_experiment(api, namespace, name)
-        raise _error(exc, f"creating Katib Experiment {namespace}/{name}", namespace) from exc
-    except (HTTPError, OSError) as exc:
-        raise _error(exc, f"creating Katib Experiment {namespace}/{name}", namespace) from exc
+        raise
 
 
-def get_experiment(api: k8s.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
-    try:
-        return api.get_namespaced_custom_object(
-            GROUP, VERSION, namespace, EXPERIMENTS, name, _request_timeout=REQUEST_TIMEOUT
-        )
-    except (ApiException, HTTPError, OSError) as exc:
-        raise _error(exc, f"reading Katib Experiment {namespace}/{name}", namespace) from exc
+def get_experiment(api: Any, namespace: str, name: str) -> dict[str, Any]:
+    what = f"reading Katib Experiment {namespace}/{name}"
+    return _call(api, "GET", _path(KATIB_PLURAL, namespace, name), what, namespace)
 
 
-def list_trials(api: k8s.CustomObjectsApi, namespace: str, name: str) -> list[dict[str, Any]]:
-    try:
-        found = api.list_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            namespace,
-            TRIALS,
-            label_selector=f"{EXPERIMENT_LABEL}={name}",
-            _request_timeout=REQUEST_TIMEOUT,
-        )
-    except (ApiException, HTTPError, OSError) as exc:
-        raise _error(
-            exc, f"listing Trials of Katib Experiment {namespace}/{name}", namespace
-        ) from exc
+def list_trials(api: Any, namespace: str, name: str) -> list[dict[str, Any]]:
+    found = _call(
+        api,
+        "GET",
+        _path(KATIB_TRIAL_PLURAL, namespace),
+        f"listing Trials of Katib Experiment {namespace}/{name}",
+        namespace,
+        query=[("labelSelector", f"{KATIB_EXPERIMENT_LABEL}={name}")],
+    )
     return list(found.get("items") or [])
 
 
 def wait_for_experiment(
-    api: k8s.CustomObjectsApi,
+    api: Any,
     namespace: str,
     name: str,
     metric: str,
@@ -156,7 +140,7 @@ def wait_for_experiment(
 
 
 def tune_on_katib(
-    api: k8s.CustomObjectsApi,
+    api: Any,
     body: dict[str, Any],
     tuning: TuningConfig,
     metric: str,

@@ -20,11 +20,10 @@ from kubeflow.katib import ApiClient as KatibApiClient
 from kubeflow.katib import models as katib
 from kubernetes import client as k8s
 
+from kfops.cluster.names import KATIB_API_VERSION, KATIB_KIND
 from kfops.config import KfopsConfig, TaskType, config_to_dict
 from kfops.tuning.spec import objective_direction, objective_metric, require_tuning
 
-API_VERSION = "kubeflow.org/v1beta1"
-KIND = "Experiment"
 PRIMARY_CONTAINER = "training-container"
 TRIAL_MODULE = "kfops.tuning.trial"
 TUNE_COMPONENT = "tune"
@@ -200,8 +199,8 @@ def build_experiment(
     )
     labels = {"app.kubernetes.io/name": "kfops-tuning", "app.kubernetes.io/instance": cfg.project}
     return katib.V1beta1Experiment(
-        api_version=API_VERSION,
-        kind=KIND,
+        api_version=KATIB_API_VERSION,
+        kind=KATIB_KIND,
         metadata=k8s.V1ObjectMeta(name=name, namespace=namespace, labels=labels),
         spec=spec,
     )

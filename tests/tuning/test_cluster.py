@@ -170,10 +170,10 @@ def test_a_timeout_is_a_cluster_error(katib_api, custom_objects, body):
     [
         (
             403,
-            r"403 .*grant the pipeline's service account the Role in manifests/base/katib-rbac\.yaml in 'team-a'",
+            r"403: .*; grant the pipeline's service account the Role in manifests/base/katib-rbac\.yaml in 'team-a'",
         ),
-        (404, r"404 .*is Katib installed"),
-        (400, r"400 admission webhook \"validator.* denied the request; .*docs/tuning\.md"),
+        (404, r"404: .*; is Katib installed"),
+        (400, r"400: admission webhook \"validator.* denied the request; .*docs/tuning\.md"),
     ],
 )
 def test_api_errors_become_cluster_errors(katib_api, custom_objects, body, status, match):
@@ -185,7 +185,7 @@ def test_api_errors_become_cluster_errors(katib_api, custom_objects, body, statu
     )
     with pytest.raises(
         ClusterError,
-        match=rf"creating Katib Experiment {NS}/{NAME}: Kubernetes API answered {match}",
+        match=rf"creating Katib Experiment {NS}/{NAME}: HTTP {match}",
     ):
         run(custom_objects, body)
 
@@ -202,8 +202,8 @@ def test_an_unreachable_api_is_a_cluster_error(body):
     configuration = client.Configuration()
     configuration.host = "http://127.0.0.1:9"  # discard port: nothing listens
     configuration.retries = 0
-    api = client.CustomObjectsApi(client.ApiClient(configuration))
-    with pytest.raises(ClusterError, match=r"cannot reach the Kubernetes API"):
+    api = client.ApiClient(configuration)
+    with pytest.raises(ClusterError, match=r"creating Katib .*: the Kubernetes API is unreachable"):
         run(api, body)
 
 
@@ -249,6 +249,6 @@ def test_a_retried_step_follows_its_existing_experiment(katib_api, custom_object
 def test_creating_a_taken_name_is_an_error_unless_allowed(katib_api, custom_objects, body):
     katib_api.experiments[(NS, NAME)] = body
     with pytest.raises(
-        ClusterError, match=r"answered 409 .* already exists; an Experiment of that name exists"
+        ClusterError, match=r"HTTP 409: .* already exists; an Experiment of that name exists"
     ):
         create_experiment(custom_objects, body)
