@@ -24,7 +24,8 @@ import pytest
 import yaml
 
 from kfops.config.rollout import RolloutPlan
-from kfops.rollout.backends.local import LocalRouterTraffic, MlflowAliases
+from kfops.rollout.backends.aliases import MlflowAliases
+from kfops.rollout.backends.router_traffic import LocalRouterTraffic
 from kfops.rollout.drivers.controller import World, prometheus_measure, run_local
 from kfops.rollout.drivers.store import LocalRolloutStore, RolloutRecord
 from kfops.rollout.engine.actions import MoveAlias

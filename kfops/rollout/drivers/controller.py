@@ -17,7 +17,7 @@ from typing import Any
 from kfops.config.rollout import RolloutSpec
 from kfops.errors import RolloutError
 from kfops.rollout import engine
-from kfops.rollout.backends.local import AliasBackend, TrafficBackend
+from kfops.rollout.backends.base import AliasBackend, TrafficBackend
 from kfops.rollout.drivers.store import LocalRolloutStore, RolloutRecord
 from kfops.rollout.engine.actions import Action, MoveAlias, SetTraffic
 from kfops.rollout.engine.status import HistoryPoint, RolloutStatus

@@ -14,7 +14,8 @@ from kfops.config import KfopsConfig
 from kfops.config.rollout import RolloutSpec
 from kfops.errors import ConfigurationError, RolloutError
 from kfops.registry.champion import CHALLENGER
-from kfops.rollout.backends.local import LocalRouterTraffic, MlflowAliases
+from kfops.rollout.backends.aliases import MlflowAliases
+from kfops.rollout.backends.table import traffic_backend
 from kfops.rollout.drivers import local_stack
 from kfops.rollout.drivers.controller import World, is_done, prometheus_measure, run_local
 from kfops.rollout.drivers.store import LocalRolloutStore, RolloutRecord, check_name
@@ -26,7 +27,7 @@ Printer = Callable[[str], None]
 
 def local_world(cfg: KfopsConfig, record: RolloutRecord) -> World:
     return World(
-        traffic=LocalRouterTraffic(record.spec.traffic.router_url),
+        traffic=traffic_backend(record.spec),
         aliases=MlflowAliases(cfg.resolved_tracking_uri(), cfg.tracking.registry_uri),
         measure=prometheus_measure,
     )

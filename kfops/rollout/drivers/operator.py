@@ -23,12 +23,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kfops.config.rollout import API_GROUP, API_VERSION, PLURAL, RolloutSpec
-from kfops.errors import KfopsError
+from kfops.cluster.names import (
+    COMMAND_ANNOTATION,
+    MODEL_VERSION_LABEL,
+    ROLLOUT_GROUP,
+    ROLLOUT_KIND,
+    ROLLOUT_PLURAL,
+    ROLLOUT_VERSION,
+    VARIANT_LABEL,
+)
+from kfops.config.rollout import RolloutSpec
+from kfops.errors import ConfigurationError, KfopsError, config_error
 from kfops.rollout.drivers import controller
 from kfops.rollout.drivers.controller import World
-from kfops.rollout.drivers.kube import COMMAND_ANNOTATION
-from kfops.rollout.engine.status import RolloutPhase, RolloutStatus
+from kfops.rollout.engine.status import RolloutStatus
 
 RECONCILE_SECONDS = float(os.environ.get("KFOPS_ROLLOUT_INTERVAL", "5"))
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
@@ -64,6 +72,17 @@ def _command(annotations: dict[str, str]) -> dict[str, Any] | None:
     return request
 
 
+def rollout_spec(obj: dict[str, Any]) -> RolloutSpec:
+    """The object's spec, validated; an invalid one is a ConfigurationError naming the
+    first wrong field (the same line the API server's schema check would give)."""
+    meta = obj.get("metadata") or {}
+    where = "/".join(part for part in (meta.get("namespace"), meta.get("name")) if part)
+    try:
+        return RolloutSpec.model_validate(obj.get("spec") or {})
+    except ValidationError as exc:
+        raise config_error(exc, f"{ROLLOUT_KIND} {where or '?'}: spec") from exc
+
+
 def reconcile_object(
     obj: dict[str, Any],
     world: World | Callable[[RolloutSpec], World],
@@ -72,19 +91,14 @@ def reconcile_object(
     resync: bool = False,
     place_candidate: Callable[[RolloutSpec], None] | None = None,
 ) -> ObjectUpdate:
-    """One reconcile of a ModelRollout object (as the API server returns it)."""
+    """One reconcile of a ModelRollout object (as the API server returns it).
+
+    Raises ConfigurationError for an invalid spec (:func:`rollout_spec`): nothing can be
+    decided for it, and the kopf handler reports it as a permanent error.
+    """
+    spec = rollout_spec(obj)
     raw_status = copy.deepcopy(obj.get("status") or {})
     last_command = raw_status.get("lastCommand") or {}
-    try:
-        spec = RolloutSpec.model_validate(obj.get("spec") or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        message = f"spec.{where}: {first['msg']}; fix the ModelRollout"
-        return ObjectUpdate(
-            status={**raw_status, "phase": RolloutPhase.DEGRADED.value, "message": message},
-            warnings=[message],
-        )
     status = (
         RolloutStatus.model_validate(raw_status)
         if raw_status.get("specFingerprint")
@@ -130,22 +144,19 @@ def reconcile_object(
 
 
 def cluster_world(spec: RolloutSpec, namespace: str, api: Any) -> World:
-    """KServe traffic, the MLflow registry the pod is configured for, Prometheus."""
-    from kfops.rollout.backends.kserve import KServeTrafficBackend
-    from kfops.rollout.backends.local import MlflowAliases
+    """KServe traffic, the MLflow registry the pod is configured for, Prometheus.
 
-    traffic = spec.traffic
+    The operator's traffic is KServe's whatever ``traffic.backend`` says: in the cluster
+    there is no local router (and the spec's default type is ``local``).
+    """
+    from kfops.rollout.backends.aliases import MlflowAliases
+    from kfops.rollout.backends.table import traffic_backend
+
     uri = os.environ.get(TRACKING_ENV)
     if not uri:
         raise KfopsError(f"the operator needs {TRACKING_ENV} to move aliases; set it")
     return World(
-        traffic=KServeTrafficBackend(
-            api,
-            traffic.namespace or namespace,
-            traffic.inference_service or spec.model,
-            traffic.deployment_mode,
-            traffic.virtual_service,
-        ),
+        traffic=traffic_backend(spec, backend_type="kserve", namespace=namespace, api=api),
         aliases=MlflowAliases(uri),
         measure=controller.prometheus_measure,
     )
@@ -162,8 +173,8 @@ def candidate_predictor(
     predictor = copy.deepcopy(stable)
     predictor.pop("canaryTrafficPercent", None)
     labels = predictor.setdefault("labels", {})
-    labels["kfops.io/model-version"] = version
-    labels["kfops.io/variant"] = "candidate"
+    labels[MODEL_VERSION_LABEL] = version
+    labels[VARIANT_LABEL] = "candidate"
     for container in predictor.get("containers") or []:
         args = container.get("args") or []
         for index, arg in enumerate(args[:-1]):
@@ -187,7 +198,7 @@ def candidate_placer(world: World) -> Callable[[RolloutSpec], None]:
         if backend.read().candidate_version == spec.candidate.version:
             return
         stable = (backend.get().get("spec") or {}).get("predictor") or {}
-        if (stable.get("labels") or {}).get("kfops.io/model-version") == spec.candidate.version:
+        if (stable.get("labels") or {}).get(MODEL_VERSION_LABEL) == spec.candidate.version:
             return  # promoted already: the candidate is the predictor
         client = MlflowClient(tracking_uri=os.environ.get(TRACKING_ENV))
         version = client.get_model_version(spec.model, spec.candidate.version)
@@ -215,24 +226,38 @@ if kopf is not None:
         settings.scanning.disabled = True
         settings.peering.standalone = True
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
-            prefix="rollouts.kfops.io"
+            prefix=ROLLOUT_GROUP
         )
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix="rollouts.kfops.io"
+            prefix=ROLLOUT_GROUP
         )
         settings.posting.level = logging.INFO
 
-    @kopf.timer(API_GROUP, API_VERSION, PLURAL, interval=RECONCILE_SECONDS, initial_delay=1.0)
+    @kopf.timer(
+        ROLLOUT_GROUP,
+        ROLLOUT_VERSION,
+        ROLLOUT_PLURAL,
+        interval=RECONCILE_SECONDS,
+        initial_delay=1.0,
+    )
     def reconcile(
         body: kopf.Body, namespace: str, patch: kopf.Patch, memo: kopf.Memo, **_: Any
     ) -> None:
-        """Every few seconds per ModelRollout: measure, decide, act, write the status."""
+        """Every few seconds per ModelRollout: measure, decide, act, write the status.
+
+        An invalid spec stops here, before any world is built, as a permanent error: kopf
+        posts its one line as a Warning event and tries again only on the next timer tick.
+        """
         from kfops.rollout.drivers import kube
 
+        obj = _plain(body)
+        try:
+            spec = rollout_spec(obj)
+        except ConfigurationError as exc:
+            raise kopf.PermanentError(exc.message) from exc
         api = memo.get("api") or kube.api_client()
         memo["api"] = api
-        obj = _plain(body)
-        world = cluster_world(RolloutSpec.model_validate(obj.get("spec") or {}), namespace, api)
+        world = cluster_world(spec, namespace, api)
         update = reconcile_object(
             obj, world, time.time(), resync=not memo.get("synced"),
             place_candidate=candidate_placer(world),

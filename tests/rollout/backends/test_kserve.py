@@ -1,6 +1,7 @@
-"""KServe traffic (kfops.rollout.backends.kserve): the exact requests sent to a local
-endpoint that plays the Kubernetes API (it stores the objects and applies the patches), the
-objects that result, and the errors an operator sees."""
+"""KServe traffic's client (kfops.rollout.backends.kserve): the exact requests sent to a
+local endpoint that plays the Kubernetes API (it stores the objects and applies the
+patches), the objects that result, and the errors an operator sees. The patch builders
+alone are tested in test_kserve_patches.py."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import yaml
 
 from kfops.errors import RolloutError
 from kfops.rollout.backends import kserve as kb
+from kfops.rollout.backends import kserve_patches as kp
 from kfops.rollout.engine.actions import SetTraffic
 from tests.support.http_server import Request
 from tests.support.recording import Recorder, recording
@@ -35,7 +37,7 @@ PREDICTOR_HOST = f"{NAME}-predictor.{NS}.svc.cluster.local"
 
 def example(mode: str) -> dict[str, Any]:
     """The InferenceService kfops deploys for the stable version 7 (serving's example)."""
-    name = "churn-serverless.yaml" if mode == kb.SERVERLESS else "churn-rawdeployment.yaml"
+    name = "churn-serverless.yaml" if mode == kp.SERVERLESS else "churn-rawdeployment.yaml"
     return yaml.safe_load((REPO / "manifests" / "examples" / name).read_text())
 
 
@@ -118,7 +120,7 @@ def backend(api: Recorder, mode: str, virtual_service: str | None = None):
 
 def placed(mode: str) -> dict[str, Any]:
     """The InferenceService right after place_candidate (built with the module's patch)."""
-    patch = kb.place_candidate_patch(mode, candidate_predictor(mode), "8")
+    patch = kp.place_candidate_patch(mode, candidate_predictor(mode), "8")
     return merge_patch(example(mode), patch.body)
 
 
@@ -126,14 +128,14 @@ def placed(mode: str) -> dict[str, Any]:
 
 
 def test_serverless_start_writes_the_candidate_with_no_traffic() -> None:
-    fake = FakeApi({ISVC_PATH: example(kb.SERVERLESS)})
+    fake = FakeApi({ISVC_PATH: example(kp.SERVERLESS)})
     with recording(fake) as api:
-        backend(api, kb.SERVERLESS).place_candidate(candidate_predictor(kb.SERVERLESS), "8")
+        backend(api, kp.SERVERLESS).place_candidate(candidate_predictor(kp.SERVERLESS), "8")
     ((method, path, kind, body),) = api.sent()
     assert (method, path, kind) == ("PATCH", ISVC_PATH, MERGE)
     assert body == {
         "metadata": {"annotations": {"serving.kserve.io/enable-tag-routing": "true"}},
-        "spec": {"predictor": {**candidate_predictor(kb.SERVERLESS), "canaryTrafficPercent": 0}},
+        "spec": {"predictor": {**candidate_predictor(kp.SERVERLESS), "canaryTrafficPercent": 0}},
     }
     stored = fake.objects[ISVC_PATH]["spec"]["predictor"]
     assert "models:/churn-classifier/8" in stored["containers"][0]["args"]
@@ -144,9 +146,9 @@ def test_serverless_start_writes_the_candidate_with_no_traffic() -> None:
     ("weight", "percent"), [(0, 0), (20, 20), (99, 99), (100, None)], ids=["0", "20", "99", "100"]
 )
 def test_serverless_weights_are_one_merge_patch(weight: int, percent: int | None) -> None:
-    fake = FakeApi({ISVC_PATH: placed(kb.SERVERLESS)})
+    fake = FakeApi({ISVC_PATH: placed(kp.SERVERLESS)})
     with recording(fake) as api:
-        backend(api, kb.SERVERLESS).apply(SetTraffic(weight))
+        backend(api, kp.SERVERLESS).apply(SetTraffic(weight))
     assert api.sent() == [
         ("PATCH", ISVC_PATH, MERGE, {"spec": {"predictor": {"canaryTrafficPercent": percent}}})
     ]
@@ -155,22 +157,22 @@ def test_serverless_weights_are_one_merge_patch(weight: int, percent: int | None
 
 
 def test_serverless_read_reports_the_split_and_the_candidate_version() -> None:
-    fake = FakeApi({ISVC_PATH: placed(kb.SERVERLESS)})
+    fake = FakeApi({ISVC_PATH: placed(kp.SERVERLESS)})
     with recording(fake) as api:
-        traffic = backend(api, kb.SERVERLESS)
+        traffic = backend(api, kp.SERVERLESS)
         traffic.apply(SetTraffic(20))
-        assert traffic.read() == kb.TrafficState(20, "8", 0, None)
+        assert traffic.read() == kp.TrafficState(20, "8", 0, None)
         traffic.apply(SetTraffic(100))
-        assert traffic.read() == kb.TrafficState(None, None, 0, None)
+        assert traffic.read() == kp.TrafficState(None, None, 0, None)
 
 
 def test_serverless_remove_writes_stable_back_pinned_to_stable() -> None:
-    stable = example(kb.SERVERLESS)["spec"]["predictor"]
-    fake = FakeApi({ISVC_PATH: placed(kb.SERVERLESS)})
+    stable = example(kp.SERVERLESS)["spec"]["predictor"]
+    fake = FakeApi({ISVC_PATH: placed(kp.SERVERLESS)})
     with recording(fake) as api:
-        backend(api, kb.SERVERLESS).remove_candidate(stable)
+        backend(api, kp.SERVERLESS).remove_candidate(stable)
         with pytest.raises(RolloutError, match="needs the stable predictor"):
-            backend(api, kb.SERVERLESS).remove_candidate()
+            backend(api, kp.SERVERLESS).remove_candidate()
     assert api.sent() == [
         ("PATCH", ISVC_PATH, MERGE, {"spec": {"predictor": {**stable, "canaryTrafficPercent": 0}}})
     ]
@@ -182,23 +184,23 @@ def test_serverless_remove_writes_stable_back_pinned_to_stable() -> None:
 
 
 def test_raw_start_adds_one_named_canary_without_autoscaling() -> None:
-    fake = FakeApi({ISVC_PATH: example(kb.RAW)})
+    fake = FakeApi({ISVC_PATH: example(kp.RAW)})
     with recording(fake) as api:
-        backend(api, kb.RAW).place_candidate(candidate_predictor(kb.RAW), "8")
+        backend(api, kp.RAW).place_candidate(candidate_predictor(kp.RAW), "8")
     ((method, path, kind, body),) = api.sent()
     assert (method, path, kind) == ("PATCH", ISVC_PATH, MERGE)
     (canary,) = body["spec"]["canary"]
     assert canary["trafficPercent"] == 0
     assert canary["predictor"]["name"] == "v8"
-    assert not set(kb.CANARY_DROPS) & set(canary["predictor"])
+    assert not set(kp.CANARY_DROPS) & set(canary["predictor"])
     assert fake.objects[ISVC_PATH]["spec"]["predictor"]["minReplicas"] == 2  # stable untouched
 
 
 @pytest.mark.parametrize("weight", [0, 20, 99])
 def test_raw_weights_are_a_guarded_json_patch(weight: int) -> None:
-    fake = FakeApi({ISVC_PATH: placed(kb.RAW)})
+    fake = FakeApi({ISVC_PATH: placed(kp.RAW)})
     with recording(fake) as api:
-        backend(api, kb.RAW).apply(SetTraffic(weight))
+        backend(api, kp.RAW).apply(SetTraffic(weight))
     assert api.sent() == [
         ("GET", ISVC_PATH, None, None),
         (
@@ -215,10 +217,10 @@ def test_raw_weights_are_a_guarded_json_patch(weight: int) -> None:
 
 
 def test_raw_promotion_retargets_stable_at_the_canary_and_is_idempotent() -> None:
-    fake = FakeApi({ISVC_PATH: placed(kb.RAW)})
+    fake = FakeApi({ISVC_PATH: placed(kp.RAW)})
     with recording(fake) as api:
-        backend(api, kb.RAW).apply(SetTraffic(100))
-        backend(api, kb.RAW).apply(SetTraffic(100))  # a resumed controller repeats it
+        backend(api, kp.RAW).apply(SetTraffic(100))
+        backend(api, kp.RAW).apply(SetTraffic(100))  # a resumed controller repeats it
     (get, patch, get_again) = api.sent()
     assert get[0] == "GET" and get_again[0] == "GET"
     assert patch[:3] == ("PATCH", ISVC_PATH, JSON_PATCH)
@@ -232,17 +234,17 @@ def test_raw_promotion_retargets_stable_at_the_canary_and_is_idempotent() -> Non
 
 def test_raw_weight_without_a_candidate_says_to_start_first() -> None:
     with (
-        recording(FakeApi({ISVC_PATH: example(kb.RAW)})) as api,
+        recording(FakeApi({ISVC_PATH: example(kp.RAW)})) as api,
         pytest.raises(RolloutError, match="0 spec.canary entries, kfops manages exactly one"),
     ):
-        backend(api, kb.RAW).apply(SetTraffic(20))
+        backend(api, kp.RAW).apply(SetTraffic(20))
     assert [r.method for r in api.requests] == ["GET"]
 
 
 def test_raw_remove_drops_the_canary() -> None:
-    fake = FakeApi({ISVC_PATH: placed(kb.RAW)})
+    fake = FakeApi({ISVC_PATH: placed(kp.RAW)})
     with recording(fake) as api:
-        backend(api, kb.RAW).remove_candidate()
+        backend(api, kp.RAW).remove_candidate()
     assert api.sent() == [("PATCH", ISVC_PATH, MERGE, {"spec": {"canary": None}})]
     assert "canary" not in fake.objects[ISVC_PATH]["spec"]
 
@@ -264,10 +266,10 @@ def vs_body(http: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_serverless_mirror_on_then_off() -> None:
-    fake = FakeApi({ISVC_PATH: placed(kb.SERVERLESS)})
+    fake = FakeApi({ISVC_PATH: placed(kp.SERVERLESS)})
     latest = f"latest-{NAME}-predictor.{NS}.svc.cluster.local"
     with recording(fake) as api:
-        traffic = backend(api, kb.SERVERLESS, VS)
+        traffic = backend(api, kp.SERVERLESS, VS)
         traffic.apply(SetTraffic(0, mirror_percent=50))
         assert traffic.read().mirror_percent == 50
         traffic.apply(SetTraffic(0))
@@ -302,9 +304,9 @@ def test_serverless_mirror_on_then_off() -> None:
 
 
 def test_raw_mirror_targets_the_canary_service_and_follows_the_promotion() -> None:
-    fake = FakeApi({ISVC_PATH: placed(kb.RAW)})
+    fake = FakeApi({ISVC_PATH: placed(kp.RAW)})
     with recording(fake) as api:
-        traffic = backend(api, kb.RAW, VS)
+        traffic = backend(api, kp.RAW, VS)
         traffic.apply(SetTraffic(0, mirror_percent=25))
         shadow = copy.deepcopy(fake.objects[VS_PATH])
         traffic.apply(SetTraffic(100))
@@ -320,9 +322,9 @@ def test_raw_mirror_targets_the_canary_service_and_follows_the_promotion() -> No
 
 
 def test_ab_split_routes_by_the_sticky_header_and_holds_the_isvc_at_zero() -> None:
-    fake = FakeApi({ISVC_PATH: placed(kb.SERVERLESS)})
+    fake = FakeApi({ISVC_PATH: placed(kp.SERVERLESS)})
     with recording(fake) as api:
-        traffic = backend(api, kb.SERVERLESS, VS)
+        traffic = backend(api, kp.SERVERLESS, VS)
         traffic.apply(SetTraffic(30, sticky_header="X-User-Id"))
         state = traffic.read()
     assert api.sent()[0][3] == {"spec": {"predictor": {"canaryTrafficPercent": 0}}}
@@ -338,34 +340,15 @@ def test_ab_split_routes_by_the_sticky_header_and_holds_the_isvc_at_zero() -> No
             "route": [{"destination": {"host": f"prev-{NAME}-predictor.{NS}.svc.cluster.local"}}],
         },
     ]
-    assert state == kb.TrafficState(31, "8", 0, "x-user-id")
-
-
-@pytest.mark.parametrize(
-    ("weight", "regex", "effective"),
-    [
-        (1, ".*[0]", 6),
-        (30, ".*[01234]", 31),
-        (50, ".*[01234567]", 50),
-        (70, ".*[0123456789aA]", 69),
-        (99, ".*[0123456789abcdeABCDE]", 94),
-    ],
-)
-def test_sticky_buckets(weight: int, regex: str, effective: int) -> None:
-    import re
-
-    assert kb.sticky_bucket(weight) == (regex, effective)
-    keys = [f"{n:032x}" for n in range(4096)]  # last hex digit uniform
-    share = sum(bool(re.fullmatch(regex, key)) for key in keys) / len(keys)
-    assert round(100 * share) == effective
+    assert state == kp.TrafficState(31, "8", 0, "x-user-id")
 
 
 def test_sticky_field_and_missing_virtual_service_are_refused_before_any_call() -> None:
-    with recording(FakeApi({ISVC_PATH: placed(kb.SERVERLESS)})) as api:
+    with recording(FakeApi({ISVC_PATH: placed(kp.SERVERLESS)})) as api:
         with pytest.raises(RolloutError, match="use stickyKey.header with the kserve backend"):
-            backend(api, kb.SERVERLESS, VS).apply(SetTraffic(50, sticky_field="user"))
+            backend(api, kp.SERVERLESS, VS).apply(SetTraffic(50, sticky_field="user"))
         with pytest.raises(RolloutError, match="set spec.traffic.virtualService"):
-            backend(api, kb.SERVERLESS).apply(SetTraffic(0, mirror_percent=10))
+            backend(api, kp.SERVERLESS).apply(SetTraffic(0, mirror_percent=10))
     assert api.requests == []
 
 
@@ -376,20 +359,20 @@ def test_sticky_field_and_missing_virtual_service_are_refused_before_any_call() 
     ("mode", "code", "message"),
     [
         (
-            kb.SERVERLESS,
+            kp.SERVERLESS,
             404,
             "set traffic on InferenceService kubeflow-user/churn-classifier: "
             "HTTP 404: refused with 404; deploy it first",
         ),
         (
-            kb.RAW,
+            kp.RAW,
             404,
             "read InferenceService kubeflow-user/churn-classifier: HTTP 404: "
             "refused with 404; deploy it first",
         ),
-        (kb.SERVERLESS, 409, "HTTP 409: refused with 409; another writer changed it"),
-        (kb.SERVERLESS, 422, "HTTP 422: refused with 422; KServe or a stale test op rejected"),
-        (kb.SERVERLESS, 403, "HTTP 403: refused with 403; grant the service account"),
+        (kp.SERVERLESS, 409, "HTTP 409: refused with 409; another writer changed it"),
+        (kp.SERVERLESS, 422, "HTTP 422: refused with 422; KServe or a stale test op rejected"),
+        (kp.SERVERLESS, 403, "HTTP 403: refused with 403; grant the service account"),
     ],
 )
 def test_api_errors_are_one_line_rollout_errors(mode: str, code: int, message: str) -> None:
@@ -402,7 +385,7 @@ def test_api_errors_are_one_line_rollout_errors(mode: str, code: int, message: s
 
 def test_a_raced_raw_canary_fails_the_test_op() -> None:
     """Another writer swaps the canary between our GET and our PATCH: the test op refuses."""
-    fake = FakeApi({ISVC_PATH: placed(kb.RAW)})
+    fake = FakeApi({ISVC_PATH: placed(kp.RAW)})
 
     def racing(request: Request) -> tuple[int, Any]:
         answer = copy.deepcopy(fake(request))
@@ -414,13 +397,13 @@ def test_a_raced_raw_canary_fails_the_test_op() -> None:
         recording(racing) as api,
         pytest.raises(RolloutError, match="HTTP 422: test operation failed; KServe or a stale"),
     ):
-        backend(api, kb.RAW).apply(SetTraffic(20))
+        backend(api, kp.RAW).apply(SetTraffic(20))
     assert fake.objects[ISVC_PATH]["spec"]["canary"][0]["trafficPercent"] == 0
 
 
 def test_a_missing_virtual_service_reads_as_no_mirror() -> None:
-    with recording(FakeApi({ISVC_PATH: placed(kb.SERVERLESS)})) as api:
-        assert backend(api, kb.SERVERLESS, VS).read() == kb.TrafficState(0, "8", 0, None)
+    with recording(FakeApi({ISVC_PATH: placed(kp.SERVERLESS)})) as api:
+        assert backend(api, kp.SERVERLESS, VS).read() == kp.TrafficState(0, "8", 0, None)
 
 
 def test_an_unknown_mode_is_refused() -> None:
@@ -434,7 +417,7 @@ def test_an_unknown_mode_is_refused() -> None:
 @pytest.mark.skipif(not VALIDATE.exists(), reason="../shared/schemas is not here")
 def test_every_object_the_backend_leaves_validates_upstream(tmp_path: Path) -> None:
     results: list[dict[str, Any]] = []
-    for mode in (kb.SERVERLESS, kb.RAW):
+    for mode in (kp.SERVERLESS, kp.RAW):
         fake = FakeApi({ISVC_PATH: example(mode)})
         with recording(fake) as api:
             traffic = backend(api, mode, VS)

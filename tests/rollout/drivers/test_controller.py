@@ -7,19 +7,15 @@ import json
 import threading
 from pathlib import Path
 
-import httpx
 import pytest
 
 from kfops.config.rollout import RolloutPlan
 from kfops.errors import RolloutError
-from kfops.rollout.backends.local import LocalRouterTraffic, MlflowAliases
 from kfops.rollout.drivers.controller import local_command, local_tick, run_local
 from kfops.rollout.drivers.store import LocalRolloutStore, RolloutRecord
 from kfops.rollout.engine.actions import MoveAlias, SetTraffic
 from kfops.rollout.engine.status import RolloutPhase, RolloutStatus
-from kfops.rollout.router.proxy import start_router
 from kfops.rollout.view import rollout_tree, timeline_png
-from tests.support.http_server import json_server
 from tests.support.rollout_world import Recorder, world
 
 STEPS = [{"setWeight": 20}, {"pause": {"duration": "10s"}}, {"setWeight": 60}, {"pause": {}}]
@@ -141,43 +137,6 @@ def test_store_errors_name_the_rollout_and_the_fix(store: LocalRolloutStore) -> 
     store.path("churn").write_text("{not json")
     with pytest.raises(RolloutError, match="not a rollout state file"):
         store.load("churn")
-
-
-def test_local_router_traffic_sets_the_real_router(store: LocalRolloutStore) -> None:
-    with (
-        json_server(lambda request: (200, {"ok": True})) as upstream,
-        start_router(upstream, upstream) as router,
-    ):
-        backend = LocalRouterTraffic(router.url)
-        backend.apply(SetTraffic(30, 10, sticky_header="x-user"))
-        state = httpx.get(router.url + "/router/traffic").json()
-        assert state["candidateWeight"] == 30 and state["mirrorPercent"] == 10
-        assert state["stickyHeader"] == "x-user"
-        assert backend.read() == state
-        with pytest.raises(RolloutError, match="refused traffic"):
-            backend.apply(SetTraffic(130))
-    with pytest.raises(RolloutError, match=r"router at http://127\.0\.0\.1:\d+/router/traffic"):
-        LocalRouterTraffic(router.url, timeout=1).apply(SetTraffic(0))
-
-
-def test_mlflow_aliases_move_in_a_real_registry(tmp_path: Path) -> None:
-    import mlflow
-    from mlflow import MlflowClient
-
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    mlflow.set_tracking_uri(uri)
-    client.create_registered_model("churn")
-    for _ in range(2):
-        with mlflow.start_run() as run:
-            mlflow.log_dict({"x": 1}, "model/info.json")
-        client.create_model_version("churn", f"{run.info.artifact_uri}/model", run.info.run_id)
-    aliases = MlflowAliases(uri)
-    aliases.apply(MoveAlias("churn", "champion", "2"))
-    assert aliases.version("churn", "champion") == "2"
-    assert aliases.version("churn", "nobody") is None
-    with pytest.raises(RolloutError, match=r"could not point nope@champion at version 1"):
-        aliases.apply(MoveAlias("nope", "champion", "1"))
 
 
 def test_the_tree_and_the_timeline_show_the_rollout(

@@ -4,10 +4,13 @@ status and annotation patch out, the world's actions recorded."""
 from __future__ import annotations
 
 import json
+import re
 
 import kopf
+import pytest
 
-from kfops.config.rollout import API_GROUP, PLURAL
+from kfops.cluster.names import ROLLOUT_GROUP, ROLLOUT_PLURAL
+from kfops.errors import ConfigurationError
 from kfops.rollout.drivers import operator
 from kfops.rollout.drivers.operator import COMMAND_ANNOTATION, candidate_predictor, reconcile_object
 from kfops.rollout.engine.actions import MoveAlias, SetTraffic
@@ -72,11 +75,30 @@ def test_a_refused_command_is_reported_not_raised() -> None:
     assert garbled.status["phase"] == "Degraded"
 
 
-def test_an_invalid_spec_degrades_with_the_field_named() -> None:
-    bad = {**SPEC, "strategy": {"canary": {"steps": [{"setWeight": 150}]}}}
-    update = reconcile_object(obj(spec=bad), world(), now=100.0)
-    assert update.status["phase"] == "Degraded"
-    assert "spec.strategy.canary.steps.0.setWeight" in update.status["message"]
+BAD_SPEC = {**SPEC, "strategy": {"canary": {"steps": [{"setWeight": 150}]}}}
+BAD_FIELD = "'strategy.canary.steps[0].setWeight'"
+
+
+def test_an_invalid_spec_is_refused_with_the_field_named() -> None:
+    w = world()
+    expected = re.escape(f"ModelRollout churn: spec: invalid value 150 for {BAD_FIELD}")
+    with pytest.raises(ConfigurationError, match=expected):
+        reconcile_object(obj(spec=BAD_SPEC), w, now=100.0)
+    assert w.traffic.got == [] and w.aliases.got == []
+
+
+def test_the_kopf_handler_refuses_an_invalid_spec_before_reconciling() -> None:
+    body = obj(spec=BAD_SPEC)
+    body["metadata"]["namespace"] = "team"
+    patch, memo = kopf.Patch(), kopf.Memo()
+    with pytest.raises(kopf.PermanentError) as caught:
+        operator.reconcile(body=body, namespace="team", patch=patch, memo=memo)
+    message = str(caught.value)
+    assert message.startswith("ModelRollout team/churn: spec: invalid value 150 for " + BAD_FIELD)
+    assert "less than or equal to 100" in message and "\n" not in message
+    assert isinstance(caught.value.__cause__, ConfigurationError)
+    assert "api" not in memo  # stopped before a Kubernetes client or a world was made
+    assert not patch  # no status written: nothing reached reconcile_object
 
 
 def test_a_failed_action_keeps_the_step_and_says_it_retries() -> None:
@@ -106,7 +128,7 @@ def test_kopf_reconciles_modelrollouts_on_a_timer() -> None:
     timers = kopf.get_default_registry()._spawning.get_all_handlers()
     ours = [t for t in timers if t.fn is operator.reconcile]
     assert len(ours) == 1
-    assert (ours[0].selector.group, ours[0].selector.any_name) == (API_GROUP, PLURAL)
+    assert (ours[0].selector.group, ours[0].selector.any_name) == (ROLLOUT_GROUP, ROLLOUT_PLURAL)
     assert ours[0].interval == operator.RECONCILE_SECONDS
     settings = kopf.OperatorSettings()
     operator.configure(settings=settings)
