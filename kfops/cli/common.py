@@ -51,28 +51,42 @@ def print_table(
     right: Collection[str] = (),
     short: Callable[[Sequence[str]], Sequence[str]] | None = None,
 ) -> None:
-    """A table on a terminal; tab-separated full values when stdout is piped.
+    """A table on a terminal wide enough for it, one ``column: value`` block per row on a
+    narrower one, and tab-separated whole values when stdout is piped.
 
-    On a terminal, ``short`` may shorten a row (digests to 12 characters) and columns fold
-    instead of cutting values to a few characters with an ellipsis. Piped, every value is
-    whole, on one line (several values of a cell joined by commas) under a header line,
-    and the title goes to stderr, so ``cut -f`` and ``grep`` see nothing but rows.
+    No value is ever cut to a few characters with an ellipsis. On a terminal ``short`` may
+    shorten a row (digests to 12 characters). Piped, every value is whole and on one line
+    (several values of a cell joined by commas) under a header line, and the title goes
+    to stderr, so ``cut -f`` and ``grep`` see nothing but rows.
     """
-    if console.is_terminal:
+    if not console.is_terminal:
+        if title:
+            err_console.print(title)
+        out = sys.stdout
+        out.write("\t".join(columns) + "\n")
+        for row in rows:
+            out.write("\t".join(",".join(cell.splitlines()) for cell in row) + "\n")
+        out.flush()
+        return
+    shown = [list(short(row)) if short else list(row) for row in rows]
+    widths = [
+        max([len(name), *(len(line) for row in shown for line in row[i].splitlines())])
+        for i, name in enumerate(columns)
+    ]
+    if sum(widths) + 3 * len(columns) + 1 <= console.width:
         table = Table(title=title, header_style="bold")
         for name in columns:
             table.add_column(name, justify="right" if name in right else "left", overflow="fold")
-        for row in rows:
-            table.add_row(*(short(row) if short else row))
+        for row in shown:
+            table.add_row(*row)
         console.print(table)
         return
     if title:
-        err_console.print(title)
-    out = sys.stdout
-    out.write("\t".join(columns) + "\n")
-    for row in rows:
-        out.write("\t".join(",".join(cell.splitlines()) for cell in row) + "\n")
-    out.flush()
+        console.print(f"[bold]{title}[/]")
+    for row in shown:
+        console.print()
+        for name, cell in zip(columns, row, strict=True):
+            console.print(f"[bold]{name}:[/] {', '.join(cell.splitlines())}", soft_wrap=True)
 
 
 def print_json(payload: object) -> None:

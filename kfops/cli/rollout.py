@@ -383,9 +383,8 @@ def _register_steering(rollout_app: typer.Typer) -> None:
         _steer(name, "set-weight", config, set_, cluster, target, weight=weight)
 
 
-def kubectl_main() -> None:
-    """``kubectl kfops rollout …``: the steering commands, against the cluster by default."""
-    os.environ.setdefault(TARGET_ENV, "cluster")
+def kubectl_app() -> typer.Typer:
+    """The ``kubectl-kfops`` command: ``rollout`` with the steering verbs only."""
     plugin = typer.Typer(
         name="kubectl-kfops",
         help="kfops model rollouts from kubectl.",
@@ -394,4 +393,10 @@ def kubectl_main() -> None:
         pretty_exceptions_enable=False,
     )
     register(plugin, local_verbs=False)
-    plugin()
+    return plugin
+
+
+def kubectl_main() -> None:
+    """``kubectl kfops rollout …``: the steering commands, against the cluster by default."""
+    os.environ.setdefault(TARGET_ENV, "cluster")
+    kubectl_app()()

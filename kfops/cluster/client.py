@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -225,12 +226,17 @@ def http_hint(status: int | None, namespace: str | None) -> str:
 
 @contextmanager
 def _cluster_errors(host: str, action: str, namespace: str | None) -> Iterator[None]:
-    """Turn transport, HTTP and kfp.Client failures during ``action`` into ClusterError."""
+    """Turn transport, HTTP and kfp.Client failures during ``action`` into ClusterError.
+
+    kfp.Client prints its "Experiment details"/"Run details" links on stdout; they go to
+    stderr, so stdout carries only what the command prints (one JSON document with --json).
+    """
     import kfp_server_api
     import urllib3
 
     try:
-        yield
+        with redirect_stdout(sys.stderr):
+            yield
     except kfp_server_api.ApiException as exc:
         detail = api_error_detail(getattr(exc, "body", None))
         status = f"HTTP {exc.status} {exc.reason or ''}".strip()

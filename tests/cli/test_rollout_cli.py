@@ -131,6 +131,10 @@ def test_unknown_rollouts_and_timelines(local) -> None:
     code, out = kfops("rollout", "timeline", "churn", "-c", str(config))
     assert code == 0
     assert (store.folder / "churn-timeline.png").read_bytes()[:4] == b"\x89PNG"
+    listed = runner.invoke(app, ["rollout", "list", "-c", str(config), "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout) == {"rollouts": [{"name": "churn", "phase": "Paused",
+        "step": 1, "weight": 25, "stable": "1", "candidate": "2"}]}  # fmt: skip
     code, out = kfops("rollout", "list", "-c", str(config))
     assert code == 0 and out.splitlines()[1].split("\t") == ["churn", "Paused", "1", "25", "1", "2"]
 
