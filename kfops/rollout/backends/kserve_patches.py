@@ -58,6 +58,7 @@ from typing import Any
 
 from kfops.cluster.kube_api import JSON_PATCH, MERGE_PATCH
 from kfops.cluster.names import (
+    ISVC_KIND,
     MODEL_VERSION_LABEL,
     TAG_ROUTING_ANNOTATION,
     VS_API_VERSION,
@@ -174,7 +175,7 @@ def weight_patch(mode: str, weight: int, isvc: dict[str, Any] | None = None) -> 
         raise ValueError("RawDeployment needs the InferenceService as read")
     if weight == 100 and not (isvc.get("spec") or {}).get("canary"):
         return None
-    canary = _canary(isvc, describe(isvc))
+    canary = _canary(isvc, _describe(isvc))
     guard = {"op": "test", "path": "/spec/canary/0/predictor/name"}
     guard["value"] = canary["predictor"]["name"]
     if weight < 100:
@@ -207,9 +208,9 @@ def remove_candidate_patch(mode: str, stable_predictor: dict[str, Any] | None = 
     )
 
 
-def describe(isvc: dict[str, Any]) -> str:
+def _describe(isvc: dict[str, Any]) -> str:
     meta = isvc.get("metadata") or {}
-    return f"InferenceService {meta.get('namespace', '?')}/{meta.get('name', '?')}"
+    return f"{ISVC_KIND} {meta.get('namespace', '?')}/{meta.get('name', '?')}"
 
 
 def service_host(namespace: str, service: str) -> str:
