@@ -162,6 +162,8 @@ def test_data_history_lists_both_versions_with_runs_and_models(history: History)
 
 def test_data_history_table(history: History) -> None:
     assert history.table.code == 0, history.table.output
-    assert "dataset versions" in history.table.stdout
-    for needle in (history.commits["v1"][:12], history.commits["v2"][:12], f"{MODEL} v3"):
+    assert "dataset versions" in history.table.stderr  # piped: the title is not a row
+    rows = [line.split("\t") for line in history.table.stdout.splitlines()]
+    assert rows[0][0] == "digest" and all(len(row) == len(rows[0]) for row in rows)
+    for needle in (history.commits["v1"], history.commits["v2"], f"{MODEL} v3"):
         assert needle in history.table.stdout

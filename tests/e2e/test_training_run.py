@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kfops.errors import ConfigurationError, DataError, ValidationError
 from tests.e2e.conftest import kfops, registry
 
 
@@ -104,7 +105,7 @@ def test_anomalous_data_stops_before_training(repo, state, tmp_path):
     result = kfops(
         "run", "--config", str(config), "--data", str(data), "--set", f"runtime.root={state}"
     )
-    assert result.code == 4, result.output
+    assert result.code == ValidationError.exit_code, result.output
     assert "✗ validate" in result.stdout
     message = result.stderr.strip().splitlines()[-1]
     for needle in ("contract", "lifetime", "age", "support_calls"):
@@ -117,20 +118,20 @@ def test_anomalous_data_stops_before_training(repo, state, tmp_path):
 @pytest.mark.parametrize(
     ("make", "args", "code", "needle"),
     [
-        ("missing", ["--target", "churned"], 3, "file not found"),
-        ("churn", ["--target", "no_such_column"], 3, "no_such_column"),
-        ("single_class", ["--target", "churned"], 3, "single-class"),
-        ("empty", ["--target", "churned"], 3, "empty"),
+        ("missing", ["--target", "churned"], DataError.exit_code, "file not found"),
+        ("churn", ["--target", "no_such_column"], DataError.exit_code, "no_such_column"),
+        ("single_class", ["--target", "churned"], DataError.exit_code, "single-class"),
+        ("empty", ["--target", "churned"], DataError.exit_code, "empty"),
         (
             "churn",
             ["--target", "churned", "--set", "model.params.bogus=1"],
-            2,
+            ConfigurationError.exit_code,
             "model.params.bogus",
         ),
         (
             "churn",
             ["--target", "churned", "--set", "data.split.test_size=2"],
-            2,
+            ConfigurationError.exit_code,
             "data.split.test_size",
         ),
     ],
