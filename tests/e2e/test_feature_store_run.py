@@ -10,6 +10,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from kfops.serving.errors import InputError
 from tests.e2e.conftest import kfops, registry
 
 pytestmark = pytest.mark.slow
@@ -56,7 +57,7 @@ def test_feature_service_run_trains_on_joined_features(repo, state):
         unknown = httpx.post(
             f"{base}:predict", json={"instances": [{"customer_id": "C-unknown"}]}, timeout=30
         )
-        assert unknown.status_code == 422, unknown.text
+        assert unknown.status_code == InputError.http_status, unknown.text
         assert "customer_id" in unknown.text or "online" in unknown.text
     finally:
         server.terminate()

@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from kfops.config import ServingConfig
+from kfops.errors import ServingError
+from kfops.serving.errors import InputError
 
 from .conftest import MODEL_NAME
 
@@ -246,7 +248,10 @@ def test_entity_rows_are_completed_from_the_online_store(
     assert by_id.json()["probabilities"] == direct.json()["probabilities"]
     assert online_features.calls[-1] == [{"customer_id": i} for i in ids]
     unknown = client.post(V1, json={"instances": [{"customer_id": "C-nobody"}]})
-    assert unknown.status_code == 422 and "online-store lookup" in unknown.json()["error"]
+    assert (
+        unknown.status_code == InputError.http_status
+        and "online-store lookup" in unknown.json()["error"]
+    )
 
 
 def test_concurrent_requests_are_batched_and_counted(client, server, feature_rows) -> None:
@@ -348,6 +353,9 @@ def test_a_dead_inference_process_fails_one_batch_then_is_replaced(
     old = pool.processes[0].pid
     os.kill(old, signal.SIGKILL)
     failed = client.post(V1, json={"instances": feature_rows[:1]})
-    assert failed.status_code == 500 and "inference process died" in failed.json()["error"]
+    assert (
+        failed.status_code == ServingError.http_status
+        and "inference process died" in failed.json()["error"]
+    )
     again = client.post(V1, json={"instances": feature_rows[:1]})
     assert again.status_code == 200 and pool.processes[0].pid != old

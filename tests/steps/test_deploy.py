@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from kfops.cli import serve as serve_cli
 from kfops.config import load_config
+from kfops.errors import RegistryError
 from kfops.registry.versions import MODEL_SHA256_TAG
 from kfops.serving import kube
 from kfops.steps.deploy import run_deploy
@@ -85,7 +86,7 @@ def test_deploy_dry_run_prints_the_manifest(use_registry, tmp_path: Path) -> Non
         manifest["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "RawDeployment"
     )
     bad = CliRunner().invoke(app, ["deploy", "--config", str(file), "--version", "99", "--dry-run"])
-    assert bad.exit_code == 7 and "has no version 99" in bad.output
+    assert bad.exit_code == RegistryError.exit_code and "has no version 99" in bad.output
 
 
 def test_component_wraps_the_step() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kfops.errors import RolloutError
+from kfops.errors import RolloutError, one_line
 from kfops.rollout.engine.actions import MoveAlias
 
 
@@ -23,7 +23,7 @@ class MlflowAliases:
         except MlflowException as exc:
             raise RolloutError(
                 f"could not point {action.model}@{action.alias} at version {action.version}: "
-                f"{exc.message.splitlines()[0]}"
+                f"{one_line(exc.message)}"
             ) from exc
 
     def version(self, model: str, alias: str) -> str | None:

@@ -28,7 +28,7 @@ Printer = Callable[[str], None]
 def local_world(cfg: KfopsConfig, record: RolloutRecord) -> World:
     return World(
         traffic=traffic_backend(record.spec),
-        aliases=MlflowAliases(cfg.resolved_tracking_uri(), cfg.tracking.registry_uri),
+        aliases=MlflowAliases(cfg.resolved_tracking_uri(), cfg.resolved_registry_uri()),
         measure=prometheus_measure,
     )
 
@@ -36,7 +36,7 @@ def local_world(cfg: KfopsConfig, record: RolloutRecord) -> World:
 def _versions(
     cfg: KfopsConfig, model: str, alias: str, stable: str | None, candidate: str | None
 ) -> tuple[str, str]:
-    registry = MlflowAliases(cfg.resolved_tracking_uri(), cfg.tracking.registry_uri)
+    registry = MlflowAliases(cfg.resolved_tracking_uri(), cfg.resolved_registry_uri())
     stable = stable or registry.version(model, alias)
     if stable is None:
         raise RolloutError(

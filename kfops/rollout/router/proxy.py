@@ -340,9 +340,12 @@ class Router:
             try:
                 state = parse_traffic(orjson.loads(await request.read()))
             except orjson.JSONDecodeError as exc:
-                return _json(400, {"error": f"router traffic: the body is not JSON: {exc}"})
+                return _json(
+                    ConfigurationError.http_status,
+                    {"error": f"router traffic: the body is not JSON: {exc}"},
+                )
             except ConfigurationError as exc:
-                return _json(400, {"error": exc.message})
+                return _json(exc.http_status, {"error": exc.message})
             self.set_traffic(state)
             log.info("traffic set: %s", traffic_json(state))
             return _json(200, traffic_json(state))

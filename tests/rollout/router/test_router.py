@@ -352,7 +352,7 @@ def test_a_down_upstream_is_a_502_with_a_message_and_the_other_still_answers() -
 def test_the_admin_api_rejects_bad_states_with_a_one_line_message(body: bytes, named: str) -> None:
     with routed(initial=SetTraffic(candidate_weight=10)) as s:
         answer = s.client.put(f"{s.router.url}/router/traffic", content=body)
-        assert answer.status_code == 400
+        assert answer.status_code == ConfigurationError.http_status
         message = answer.json()["error"]
         assert named in message and "\n" not in message
         assert s.client.get(f"{s.router.url}/router/traffic").json()["candidateWeight"] == 10
