@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kfops.config import (
     KfopsConfig,
     config_from_dict,
@@ -11,12 +9,7 @@ from kfops.config import (
     data_config_to_dict,
     load_config,
 )
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "kfops.yaml"
-    path.write_text(text)
-    return path
+from tests.config.test_loading import write
 
 
 def test_round_trip_through_pipeline_parameter(tmp_path):
