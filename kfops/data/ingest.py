@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from kfops.config import DataConfig, DataFormat, TaskType
 from kfops.data.dvc_source import read_dvc
 from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of
+from kfops.data.object_store import PACKAGES, read_object
 from kfops.errors import DataError, one_line
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,13 @@ def _read_local(uri: str, fmt: DataFormat) -> pd.DataFrame:
         ) from exc
 
 
-READERS: dict[str, DatasetReader] = {"": _read_local, "file": _read_local, "dvc": read_dvc}
-"""URI scheme -> reader. Other stores (s3://) plug in here with the same signature.
+READERS: dict[str, DatasetReader] = {
+    "": _read_local,
+    "file": _read_local,
+    "dvc": read_dvc,
+    **dict.fromkeys(PACKAGES, read_object),  # s3://, s3a://, gs://, gcs://
+}
+"""URI scheme -> reader. Other stores plug in here with the same signature.
 
 Readers of versioned stores put the revision they read in ``frame.attrs[REVISION_ATTR]``.
 """

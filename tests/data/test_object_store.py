@@ -1,0 +1,237 @@
+"""Datasets in object storage, read from a real S3 API server (moto's) on loopback."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pandas as pd
+import pytest
+from moto.server import ThreadedMotoServer
+
+from kfops.config import DataConfig
+from kfops.data.ingest import ingest, read_dataset
+from kfops.data.object_store import object_fingerprint
+from kfops.errors import DataError
+
+BUCKET = "datasets"
+KEYS = ("testing", "testing")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def churn(rows: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "customer": [f"C{i:03d}" for i in range(rows)],
+            "tenure": rng.integers(1, 72, size=rows),
+            "spend": rng.normal(50, 10, size=rows).round(2),
+            "plan": rng.choice(["basic", "pro"], size=rows),
+            "churned": [1] * 12 + [0] * (rows - 12),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[str]:
+    """moto's S3 server on a free loopback port, once for the module; yields its endpoint."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEYS[0],
+        aws_secret_access_key=KEYS[1],
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    data = churn()
+    client.put_object(Bucket=BUCKET, Key="churn.csv", Body=data.to_csv(index=False).encode())
+    client.put_object(Bucket=BUCKET, Key="churn.parquet", Body=data.to_parquet(index=False))
+    client.put_object(
+        Bucket=BUCKET, Key="gz/churn.csv.gz", Body=gzip.compress(data.to_csv(index=False).encode())
+    )
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(s3_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Standard AWS variables pointing at the server; nothing from this machine's setup."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEYS[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", KEYS[1])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no probe of 169.254.169.254
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # a refused connection fails at once
+    return s3_server
+
+
+def data_cfg(path: str) -> DataConfig:
+    return DataConfig.model_validate({"path": path, "target": "churned"})
+
+
+def fails(uri: str, match: str) -> DataError:
+    with pytest.raises(DataError, match=match) as caught:
+        read_dataset(uri)
+    error = caught.value
+    assert error.exit_code == DataError.exit_code == 3
+    assert "\n" not in str(error) and str(error).startswith(f"{uri}: ")
+    return error
+
+
+# reading -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["churn.csv", "churn.parquet", "gz/churn.csv.gz"])
+def test_objects_read_like_the_local_file(aws_env: str, key: str) -> None:
+    read = read_dataset(f"s3://{BUCKET}/{key}")
+    pd.testing.assert_frame_equal(read, churn(), check_dtype=False)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_ingest_of_an_object_gives_the_local_files_rows_and_digest(
+    aws_env: str, tmp_path: Path, suffix: str
+) -> None:
+    local = tmp_path / f"churn.{suffix}"
+    if suffix == "csv":
+        churn().to_csv(local, index=False)
+    else:
+        churn().to_parquet(local, index=False)
+    remote = ingest(
+        data_cfg(f"s3://{BUCKET}/churn.{suffix}"), str(tmp_path / "r/train"), str(tmp_path / "r/te")
+    )
+    here = ingest(data_cfg(str(local)), str(tmp_path / "l/train"), str(tmp_path / "l/te"))
+    assert remote.digest == here.digest and remote.schema_digest == here.schema_digest
+    assert (remote.rows, remote.train_rows, remote.test_rows) == (40, 32, 8)
+    assert remote.source == f"s3://{BUCKET}/churn.{suffix}"
+    for part in ("train", "te"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "r" / part), pd.read_parquet(tmp_path / "l" / part)
+        )
+
+
+def test_a_minio_style_endpoint_named_by_host_is_addressed_path_style(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``datasets.localhost`` does not resolve: only path-style requests reach the server."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", aws_env.replace("127.0.0.1", "localhost"))
+    assert len(read_dataset(f"s3://{BUCKET}/churn.csv")) == 40
+
+
+def test_the_fingerprint_follows_the_objects_content(aws_env: str) -> None:
+    uri = f"s3://{BUCKET}/fingerprinted.csv"
+    client = boto3.client("s3", endpoint_url=aws_env)
+    client.put_object(Bucket=BUCKET, Key="fingerprinted.csv", Body=b"a,b\n1,2\n")
+    first = object_fingerprint(uri)
+    assert object_fingerprint(uri) == first
+    client.put_object(Bucket=BUCKET, Key="fingerprinted.csv", Body=b"a,b\n1,3\n")
+    assert object_fingerprint(uri) != first
+
+
+# failures: one line each, with the fix ----------------------------------------------------
+
+
+def test_a_missing_bucket_is_named(aws_env: str) -> None:
+    fails("s3://no-such-bucket/churn.csv", r"bucket 'no-such-bucket' does not exist at the S3 "
+          r"endpoint http://127\.0\.0\.1:\d+; check the bucket name")  # fmt: skip
+
+
+def test_a_missing_object_is_named(aws_env: str) -> None:
+    fails(f"s3://{BUCKET}/nope/churn.csv", rf"no object 'nope/churn\.csv' in bucket '{BUCKET}'; "
+          "check the key in data.path, or upload")  # fmt: skip
+
+
+def test_a_folder_is_refused(aws_env: str) -> None:
+    fails(f"s3://{BUCKET}/gz/", r"name one object, as s3://BUCKET/path/to/data\.csv")
+    fails(f"s3://{BUCKET}", r"name one object")
+    fails(f"s3://{BUCKET}/gz.csv", r"no object 'gz\.csv'")
+
+
+def test_no_credentials_says_which_variables_to_set(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    fails(f"s3://{BUCKET}/churn.csv", r"no credentials for the S3 endpoint http://127\.0\.0\.1:"
+          r"\d+; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")  # fmt: skip
+
+
+def _set_auth(endpoint: str, free_requests: str) -> None:
+    """moto's own admin API: after ``free_requests`` more requests, every call is checked
+    against IAM ("inf" turns the checks off again)."""
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth",
+        data=free_requests.encode(),
+        headers={"Content-Type": "text/plain"},  # a form body would be parsed away
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+
+
+def test_access_denied_names_the_right_to_grant(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IAM user without policies, on a server enforcing IAM: S3 answers 403 AccessDenied."""
+    iam = boto3.client("iam", endpoint_url=aws_env)
+    iam.create_user(UserName="no-rights")
+    key = iam.create_access_key(UserName="no-rights")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    _set_auth(aws_env, "0")
+    try:
+        fails(f"s3://{BUCKET}/churn.csv", r"access denied \(.*\); grant the credentials in use "
+              rf"s3:GetObject on {BUCKET}/churn\.csv")  # fmt: skip
+    finally:
+        _set_auth(aws_env, "inf")
+
+
+def test_an_unreachable_endpoint_is_named(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also shows no cached filesystem keeps the earlier, working endpoint."""
+    assert len(read_dataset(f"s3://{BUCKET}/churn.csv")) == 40
+    closed = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", closed)
+    error = fails(f"s3://{BUCKET}/churn.csv", rf"cannot reach the S3 endpoint {closed} \(")
+    assert "check the endpoint (AWS_ENDPOINT_URL for MinIO)" in str(error)
+
+
+def test_unreadable_content_is_a_format_error(aws_env: str) -> None:
+    boto3.client("s3", endpoint_url=aws_env).put_object(
+        Bucket=BUCKET, Key="broken.parquet", Body=b"not parquet"
+    )
+    fails(f"s3://{BUCKET}/broken.parquet", r"cannot read as parquet \(")
+
+
+@pytest.mark.slow
+def test_an_unreachable_gcs_endpoint_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gcsfs, pointed at a closed loopback port as at an emulator, retries for ~35 s."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", closed)
+    fails("gs://datasets/churn.csv", rf"cannot reach the GCS endpoint {closed} \(")
