@@ -11,10 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from kfops.cli.common import console, print_json, resolve_config
-from kfops.config import DATA_SECTIONS, KfopsConfig, config_to_dict
+from kfops.config import DATA_SECTIONS, KfopsConfig, cluster_config
 from kfops.errors import ConfigurationError, exit_on_error
-
-CLUSTER_STATE_DIR = "/tmp/kfops"
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="kfops.yaml")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any key.")]
@@ -28,30 +26,31 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print only the result, as
 
 
 def cluster_parameters(cfg: KfopsConfig) -> dict[str, Any]:
-    """The pipeline's arguments for a cluster run; refuses what pods could not reach.
+    """The pipeline's arguments for a cluster run: the config in its portable form.
 
-    Local paths and the default local sqlite tracking store exist only on this machine.
+    Refuses, before anything is sent, what pods could not reach (``cluster_config``) and
+    feature sources that are files of this machine.
     """
-    if "://" not in cfg.data.path:
-        raise ConfigurationError(
-            f"data.path: '{cfg.data.path}' is a local file; a cluster run needs a URI its pods "
-            "can read (s3://, gs://, file:// on a mounted volume); set data.path"
-        )
-    server = cfg.tracking_server_uri()
-    if not server:
-        raise ConfigurationError(
-            "tracking.uri: a cluster run needs an MLflow server, e.g. "
-            "http://mlflow.kubeflow:5000; set tracking.uri or MLFLOW_TRACKING_URI"
-        )
-    raw = config_to_dict(cfg)
-    # The pods do not see this shell's MLFLOW_* variables: they get the resolved URIs.
-    raw["tracking"]["uri"] = server
-    if cfg.resolved_registry_uri() != server:
-        raw["tracking"]["registry_uri"] = cfg.resolved_registry_uri()
-    raw["runtime"]["root"] = CLUSTER_STATE_DIR
-    raw.pop("base_dir", None)
+    raw = cluster_config(cfg)
+    if cfg.features is not None:
+        _check_feature_sources(cfg)
     data_raw = {key: raw[key] for key in DATA_SECTIONS if key in raw}
     return {"config": raw, "data_config": data_raw, "data_fingerprint": ""}
+
+
+def _check_feature_sources(cfg: KfopsConfig) -> None:
+    """The repo's data sources must be URIs too: its files travel, its data does not."""
+    from kfops.features.store import load_definitions, local_file_sources
+
+    assert cfg.features is not None
+    local = local_file_sources(load_definitions(cfg.features.repo))
+    if local:
+        name, path = local[0]
+        raise ConfigurationError(
+            f"features.repo: source '{name}' reads '{path}', a file on this machine; a cluster "
+            "run needs a URI its pods can read: upload the file and set the source's path to "
+            "it (e.g. s3://bucket/features.parquet)"
+        )
 
 
 def _host(cfg: KfopsConfig, host: str | None) -> str:

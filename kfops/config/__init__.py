@@ -9,7 +9,8 @@ to a default. One module per concern:
 - ``rollout``: the ``rollout:`` plan, the same shape as a ModelRollout's spec;
 - ``root``: :class:`KfopsConfig`, every section together;
 - ``loading``: reading the file, ``--set`` overrides, paths made absolute;
-- ``kfp_struct``: the round trip through a KFP struct parameter.
+- ``kfp_struct``: the round trip through a KFP struct parameter;
+- ``portable``: the form a pod receives, with no path of the submitting machine.
 """
 
 from kfops.config.kfp_struct import (
@@ -22,6 +23,12 @@ from kfops.config.loading import (
     apply_override,
     load_config,
     parse_override,
+)
+from kfops.config.portable import (
+    EMBED_LIMIT,
+    POD_STATE_DIR,
+    cluster_config,
+    is_local,
 )
 from kfops.config.rollout import (
     RolloutPlan,
@@ -74,6 +81,7 @@ __all__ = [
     "ComponentResources",
     "DATA_SECTIONS",
     "DEFAULT_ESTIMATORS",
+    "EMBED_LIMIT",
     "DataConfig",
     "DataFormat",
     "EarlyStopping",
@@ -84,6 +92,7 @@ __all__ = [
     "KatibAlgorithm",
     "KfopsConfig",
     "ModelConfig",
+    "POD_STATE_DIR",
     "ParameterType",
     "RegistryConfig",
     "RolloutPlan",
@@ -104,9 +113,11 @@ __all__ = [
     "TuningParameter",
     "ValidationConfig",
     "apply_override",
+    "cluster_config",
     "config_from_dict",
     "config_to_dict",
     "data_config_to_dict",
+    "is_local",
     "katib_string",
     "load_config",
     "parse_override",

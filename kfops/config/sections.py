@@ -3,14 +3,17 @@ tracking, runtime and cluster."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 CONFIG_FILENAME = "kfops.yaml"
 STATE_DIRNAME = ".kfops"
+# One Beam pipeline option: --name=value (any one-line value) or a bare --flag.
+BEAM_FLAG = re.compile(r"--[A-Za-z_][A-Za-z0-9_-]*(=[^\n\r]*)?")
 
 
 class TaskType(StrEnum):
@@ -45,10 +48,19 @@ class DataConfig(Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
 
 
+def _beam_flag(flag: str) -> str:
+    if not BEAM_FLAG.fullmatch(flag):
+        raise ValueError("not a Beam flag; write it as '--name=value' or '--flag', one per item")
+    return flag
+
+
 class ValidationConfig(Strict):
     enabled: bool = True
     schema_path: str | None = Field(
         None, description="Curated TFDV schema (pbtxt). Inferred and saved when the file is absent."
+    )
+    schema_text: str | None = Field(
+        None, description="The schema's text itself; set by kfops submit, wins over schema_path."
     )
     min_rows: int = Field(20, ge=1)
     categorical_min_domain_mass: float = Field(
@@ -60,6 +72,11 @@ class ValidationConfig(Strict):
     drift_threshold: float | None = Field(
         None, gt=0.0, le=1.0, description="L-infinity / Jensen-Shannon bound, train vs test."
     )
+    beam_options: list[Annotated[str, AfterValidator(_beam_flag)]] = Field(
+        default_factory=list,
+        description="Beam flags (--runner=FlinkRunner, --direct_num_workers=2): statistics "
+        "come from a Beam pipeline on these options instead of in-memory frames.",
+    )
 
 
 class FeaturesConfig(Strict):
@@ -68,6 +85,9 @@ class FeaturesConfig(Strict):
     store_yaml: str = Field(
         "feature_store.yaml",
         description="Store profile in the repo, e.g. feature_store.redis.yaml.",
+    )
+    files: dict[str, str] | None = Field(
+        None, description="The repo's definition files by relative path; set by kfops submit."
     )
     cutoff: str | None = Field(
         None, description="Materialize up to this ISO-8601 time; default the latest event."

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from feast import Entity, FeatureService, FeatureStore, FeatureView, RepoConfig
+from feast import Entity, FeatureService, FeatureStore, FeatureView, FileSource, RepoConfig
 from feast.data_source import DataSource
 from feast.on_demand_feature_view import OnDemandFeatureView
 
-from kfops.config import FeaturesConfig
+from kfops.config import FeaturesConfig, is_local
 from kfops.errors import FeaturesError, one_line
 from kfops.features.feast_metrics import forget_feast_multiprocess_dir
 
@@ -205,10 +205,29 @@ def check_service(objects: list[Any], service: str, repo: str | Path) -> Feature
     return services[service]
 
 
-def apply_definitions(store: FeatureStore, features: FeaturesConfig) -> FeatureService:
-    """Register the repo's objects; the service is checked first, so a bad repo writes nothing."""
+def local_file_sources(objects: list[Any]) -> list[tuple[str, str]]:
+    """(name, path) of every file source that reads a file of the machine it runs on."""
+    return [(o.name, o.path) for o in objects if isinstance(o, FileSource) and is_local(o.path)]
+
+
+def apply_definitions(
+    store: FeatureStore, features: FeaturesConfig, remote_sources: bool = False
+) -> FeatureService:
+    """Register the repo's objects; the service is checked first, so a bad repo writes nothing.
+
+    ``remote_sources``: refuse file sources on local paths, as in a pod, where the repo's
+    definitions arrived without its data.
+    """
     objects = load_definitions(features.repo)
     service = check_service(objects, features.service, features.repo)
+    local = local_file_sources(objects) if remote_sources else []
+    if local:
+        name, path = local[0]
+        raise FeaturesError(
+            f"feature source '{name}' reads '{path}', a local file that did not travel with "
+            "the repo's definitions; set the source's path to a URI the pods can read "
+            "(e.g. s3://bucket/features.parquet)"
+        )
     with feast_errors(f"{features.repo}: feast apply failed", "fix the feature definitions"):
         store.apply(objects)
     return service

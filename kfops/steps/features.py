@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from kfops.config import config_from_dict
+from kfops.config import KfopsConfig, config_from_dict
 from kfops.errors import FeaturesError
 from kfops.steps.results import FeaturesResult
 
@@ -32,7 +33,9 @@ def run_features(
     """Apply the repo, build both training sets, materialize to the cutoff; return a summary.
 
     The cutoff is ``features.cutoff``, or else the latest label time in either split, so
-    the online store holds what the model would have seen when its data ended.
+    the online store holds what the model would have seen when its data ended. A repo that
+    travelled in the config (``features.files``, a cluster run) is written to a temporary
+    folder first and must read its data from URIs.
     """
     started = time.perf_counter()
     cfg = config_from_dict(config)
@@ -46,15 +49,35 @@ def run_features(
             "label's time: set it (e.g. event_timestamp)"
         )
 
+    if cfg.features.files is None:
+        return _build(cfg, train_in, test_in, train_out, test_out, started, remote=False)
+    from kfops.features.embedded import write_repo
+
+    with tempfile.TemporaryDirectory(prefix="kfops-feature-repo-") as tmp:
+        features = write_repo(cfg.features, Path(tmp))
+        cfg = cfg.model_copy(update={"features": features})
+        return _build(cfg, train_in, test_in, train_out, test_out, started, remote=True)
+
+
+def _build(
+    cfg: KfopsConfig,
+    train_in: str,
+    test_in: str,
+    train_out: str,
+    test_out: str,
+    started: float,
+    remote: bool,
+) -> FeaturesResult:
     import pandas as pd
 
     from kfops.features.materialize import materialize_to
     from kfops.features.store import apply_definitions, open_store
     from kfops.features.training_set import build_training_set, feature_names, resolve_service
 
+    assert cfg.features is not None and cfg.data.timestamp_column
     column = cfg.data.timestamp_column
     store = open_store(cfg.features, cfg.runtime.root)
-    apply_definitions(store, cfg.features)
+    apply_definitions(store, cfg.features, remote_sources=remote)
     service = resolve_service(store, cfg.features.service)
     sets = {}
     for name, source in (("train", train_in), ("test", test_in)):

@@ -159,3 +159,102 @@ def test_ingest_then_features_on_kfp_local(tmp_path):
     assert summary["materialized_rows"] > 6000
     [train_set] = (tmp_path / "root").rglob("features/train_set")
     assert len(pd.read_parquet(train_set).columns) == 3 + 10
+
+
+# ------------------------------------------------- a repo that travelled in the config
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch):
+    """moto's S3 server on 127.0.0.1 and a free port, with the AWS variables pointing at it."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def travelled_config(tmp_path: Path, repo: Path, state: Path) -> dict:
+    """The data_config kfops submit sends for a project using ``repo``."""
+    from kfops.config import DATA_SECTIONS, cluster_config, load_config
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "kfops.yaml").write_text(
+        "project: pit\n"
+        "data: {path: 's3://labels/labels.csv', target: churned, entity_column: customer_id,"
+        " timestamp_column: event_timestamp}\n"
+        f"features: {{repo: '{repo}', service: {SERVICE}}}\n"
+        "tracking: {uri: 'http://mlflow.kubeflow:5000'}\n"
+    )
+    raw = cluster_config(load_config(project / "kfops.yaml"))
+    raw["runtime"]["root"] = str(state)  # the pod's state folder, here under tmp_path
+    return {key: raw[key] for key in DATA_SECTIONS if key in raw}
+
+
+def test_a_travelled_repo_is_rebuilt_from_its_files_and_reads_s3(
+    make_repo, s3_endpoint, tmp_path, state, monkeypatch
+):
+    """As in a pod: the original repo is gone, the working directory is new."""
+    import s3fs
+
+    from tests.features.conftest import DEFINITIONS, snapshots
+
+    s3 = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_endpoint})
+    s3.mkdir("features")
+    with s3.open("features/snapshots.parquet", "wb") as body:
+        snapshots().to_parquet(body, index=False)
+    source = f'path="s3://features/snapshots.parquet", s3_endpoint_override="{s3_endpoint}"'
+    repo = make_repo(DEFINITIONS.replace('path="data/snapshots.parquet"', source))
+    config = travelled_config(tmp_path, repo, state)
+    assert config["features"]["repo"] == "repo"
+    assert "data/snapshots.parquet" not in config["features"]["files"]
+
+    train, test = write_splits(tmp_path / "in")
+    repo.rename(tmp_path / "gone")
+    pod = tmp_path / "pod"
+    pod.mkdir()
+    monkeypatch.chdir(pod)
+    out = tmp_path / "out"
+    summary = run_features(config, train, test, str(out / "train"), str(out / "test"))
+
+    assert summary.features == tuple(FEATURES)
+    assert (summary.train_rows, summary.test_rows) == (3, 1)
+    assert summary.materialized_rows == 1 + 2
+    assert pd.read_parquet(out / "train")["calls"].tolist()[0] == 2
+    assert pd.read_parquet(out / "test")["calls"].tolist() == [7]
+    assert list(pod.iterdir()) == []  # the rebuilt repo was a temporary folder
+
+
+def test_a_travelled_repo_with_a_local_source_fails_naming_it(make_repo, tmp_path, state):
+    repo = make_repo()
+    config = travelled_config(tmp_path, repo, state)
+    train, test = write_splits(tmp_path / "in")
+    with pytest.raises(FeaturesError, match=r"feature source 'snapshots' reads 'data/snapshots"):
+        run_features(config, train, test, str(tmp_path / "a"), str(tmp_path / "b"))
+
+
+def test_travelled_files_must_stay_inside_the_repo(tmp_path):
+    from kfops.config import FeaturesConfig
+    from kfops.features.embedded import write_repo
+
+    features = FeaturesConfig(repo="repo", service="svc", files={"../escape.py": "x = 1\n"})
+    with pytest.raises(FeaturesError, match="'../escape.py' is not a path inside the repo"):
+        write_repo(features, tmp_path)
+    assert not (tmp_path / "escape.py").exists()
