@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from moto.server import ThreadedMotoServer
 
-from kfops.config import DataConfig
+from kfops.config import DataConfig, DataFormat
 from kfops.data.ingest import ingest, read_dataset
 from kfops.data.object_store import object_fingerprint
 from kfops.errors import DataError
@@ -136,6 +136,10 @@ def test_ingest_of_an_object_gives_the_local_files_rows_and_digest(
         )
 
 
+def test_hadoop_style_s3a_uris_read_the_same_object(aws_env: str) -> None:
+    assert len(read_dataset(f"s3a://{BUCKET}/churn.parquet")) == 40
+
+
 def test_a_minio_style_endpoint_named_by_host_is_addressed_path_style(
     aws_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,6 +176,8 @@ def test_a_folder_is_refused(aws_env: str) -> None:
     fails(f"s3://{BUCKET}/gz/", r"name one object, as s3://BUCKET/path/to/data\.csv")
     fails(f"s3://{BUCKET}", r"name one object")
     fails(f"s3://{BUCKET}/gz.csv", r"no object 'gz\.csv'")
+    with pytest.raises(DataError, match=r"'gz' is a folder; point at one CSV or Parquet"):
+        read_dataset(f"s3://{BUCKET}/gz", DataFormat.CSV)
 
 
 def test_no_credentials_says_which_variables_to_set(
