@@ -107,32 +107,30 @@ def embedded_schema(cfg: KfopsConfig) -> tuple[str | None, str] | None:
     """(relative label, text) of the curated schema; None when there is none to carry."""
     validation = cfg.validation
     base = Path(cfg.base_dir) if cfg.base_dir else None
-    if validation.schema_text is not None:
-        label = (
-            _relative_label(Path(validation.schema_path), base) if validation.schema_path else None
-        )
-        return label, validation.schema_text
-    if not validation.schema_path:
-        return None
-    path = Path(validation.schema_path)
-    if not path.is_absolute() and base is not None:
+    path = Path(validation.schema_path) if validation.schema_path else None
+    if path is not None and not path.is_absolute() and base is not None:
         path = base / path
-    if not path.is_file():
+    if validation.schema_text is not None:
+        text = validation.schema_text
+    elif path is None:
+        return None
+    elif path.is_file():
+        text = path.read_text(encoding="utf-8")
+    else:
         raise ConfigurationError(
             f"validation.schema_path: {path} does not exist, and a pod cannot keep the schema "
             "it would infer; run 'kfops run' once to infer and save it, review it, then "
             "submit (or unset validation.schema_path to infer one in every run)"
         )
-    text = path.read_text(encoding="utf-8")
     size = _encoded_size(text)
     if size > EMBED_LIMIT:
         raise _too_big(
             "validation.schema_path",
-            str(path),
+            str(path or "validation.schema_text"),
             size,
             "drop descriptions and columns the model does not read from the schema",
         )
-    return _relative_label(path, base), text
+    return (_relative_label(path, base) if path else None), text
 
 
 def repo_files(repo: Path) -> dict[str, str]:
