@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,3 +243,49 @@ def test_an_unreachable_gcs_endpoint_is_named(monkeypatch: pytest.MonkeyPatch) -
     closed = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", closed)
     fails("gs://datasets/churn.csv", rf"cannot reach the GCS endpoint {closed} \(")
+
+
+# dvc:// with its data in an S3 remote ------------------------------------------------------
+
+
+def _git(root: Path, *args: str) -> None:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_a_dvc_revision_is_read_from_its_s3_remote(
+    aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dvc-s3 pushes to and pulls from the S3 server named by AWS_ENDPOINT_URL; with the
+    local cache gone, the revision's data can only come from the bucket."""
+    from dvc.repo import Repo
+
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    client = boto3.client("s3", endpoint_url=aws_env)
+    client.create_bucket(Bucket="dvc-remote")
+    root = tmp_path / "project"
+    root.mkdir()
+    _git(root, "init", "-q")
+    _git(root, "config", "user.email", "test@kfops.invalid")
+    _git(root, "config", "user.name", "kfops tests")
+    repo = Repo.init(str(root))
+    with repo.config.edit() as conf:
+        conf["remote"]["bucket"] = {"url": "s3://dvc-remote/store"}
+        conf["core"]["remote"] = "bucket"
+    data = root / "data" / "churn.csv"
+    data.parent.mkdir()
+    churn().to_csv(data, index=False)
+    repo.add(str(data))
+    assert repo.push() == 1
+    repo.close()
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "v1")
+    _git(root, "tag", "v1")
+    stored = client.list_objects_v2(Bucket="dvc-remote", Prefix="store/")
+    assert stored["KeyCount"] == 1
+    shutil.rmtree(root / ".dvc" / "cache")
+    data.unlink()
+
+    read = read_dataset(f"dvc://{data}@v1")
+    pd.testing.assert_frame_equal(read, churn(), check_dtype=False)
