@@ -104,6 +104,7 @@ def run(
 ) -> None:
     """Run the training pipeline on the embedded local runner."""
     from kfops.cli.summary import gather, render
+    from kfops.runners.interrupts import RunInterrupted
     from kfops.runners.local import run_pipeline_locally
     from pipelines.training import PIPELINE_NAME, build_training_pipeline
 
@@ -115,7 +116,13 @@ def run(
     # Bound now: the run redirects sys.stdout to its log while the steps run.
     progress = Console(file=sys.stderr if json_out else sys.stdout, highlight=False)
     factory = partial(build_training_pipeline, with_tuning=cfg.tuning is not None)
-    result = run_pipeline_locally(cfg, factory, event_printer(progress))
+    try:
+        result = run_pipeline_locally(cfg, factory, event_printer(progress))
+    except RunInterrupted as stop:
+        # One line, then the shell's status for a signal (130 for SIGINT, 143 for SIGTERM).
+        sys.stderr.write(f"kfops: {stop.message}\n")
+        sys.stderr.flush()
+        raise SystemExit(stop.exit_code) from None
     summary = gather(cfg, result)
     if json_out:
         print_json(summary)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from contextlib import redirect_stdout
@@ -18,6 +19,7 @@ from typing import Any
 
 from kfops.config import KfopsConfig, config_to_dict, data_config_to_dict
 from kfops.errors import DataError, PipelineError, one_line
+from kfops.runners.interrupts import interruptible
 from kfops.runners.progress import ProgressStream, StepEvent, StepStatus
 from kfops.steps.reporting import ERROR_FILE_ENV, read_error
 
@@ -102,8 +104,16 @@ def run_pipeline_locally(
     )
     pipeline = pipeline_factory(lambda component: LOCAL_IMAGE)
     events: list[StepEvent] = []
+    running: dict[str, None] = {}  # insertion-ordered set of the steps started, not ended
+    stopping = threading.Event()  # set on SIGINT/SIGTERM: the killed steps' ends are noise
 
     def record(event: StepEvent) -> None:
+        if stopping.is_set():
+            return
+        if event.status is StepStatus.STARTED:
+            running[event.step] = None
+        elif event.status is not StepStatus.CACHED:
+            running.pop(event.step, None)
         events.append(event)
         on_event(event)
 
@@ -116,7 +126,7 @@ def run_pipeline_locally(
         root.handlers = [handler]
         root.setLevel(logging.INFO)
         try:
-            with redirect_stdout(stream):
+            with redirect_stdout(stream), interruptible(lambda: tuple(running), stopping):
                 task = pipeline(
                     config=config_to_dict(cfg),
                     data_config=data_config_to_dict(cfg),

@@ -1,0 +1,153 @@
+"""SIGINT and SIGTERM to a real ``kfops run``: the running step stops, its children too,
+one line says so, and a second run on the same state completes.
+
+The run is started in its own session, so every process it starts (kfp.local's step
+shell, the step's Python, the TFDV runtime under validate) carries that session's id.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from kfops.validation import runtime
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not runtime.tfdv_importable() and not runtime.tfdv_python().is_file(),
+        reason="the TFDV runtime is not set up (make setup)",
+    ),
+]
+
+KFOPS = str(Path(sys.executable).with_name("kfops"))
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "churn"
+ENV = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "200"}
+
+
+def session_processes(sid: int) -> list[psutil.Process]:
+    """The live (not zombie) processes of a session: everything the run started."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if os.getsid(process.pid) == sid and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (OSError, psutil.Error):
+            continue
+    return found
+
+
+def cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def running_step(step: str) -> Callable[[list[str]], bool]:
+    """The executor of a kfp.local step names its function after --function_to_execute."""
+    return lambda argv: any(
+        a == "--function_to_execute" and b == step for a, b in zip(argv, argv[1:], strict=False)
+    )
+
+
+def tfdv_runtime(argv: list[str]) -> bool:
+    """The TFDV runtime validate starts: a grandchild of the run, in another interpreter."""
+    return "kfops.validation.tfdv_worker" in argv
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout:g} s: {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the bundled example with its state in tmp_path."""
+    shutil.copytree(EXAMPLE, tmp_path / "churn", ignore=shutil.ignore_patterns(".kfops"))
+    config = tmp_path / "churn" / "kfops.yaml"
+    document = yaml.safe_load(config.read_text())
+    document["runtime"] = {"root": str(tmp_path / "state")}
+    config.write_text(yaml.safe_dump(document, sort_keys=False))
+    return config
+
+
+def start_run(config: Path, logs: Path) -> subprocess.Popen[bytes]:
+    with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
+        return subprocess.Popen(
+            [KFOPS, "run", "--config", str(config)],
+            stdout=out,
+            stderr=err,
+            env=ENV,
+            start_new_session=True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("signum", "step", "marker", "code"),
+    [
+        (signal.SIGINT, "validate", tfdv_runtime, 130),
+        (signal.SIGTERM, "train", running_step("train"), 143),
+    ],
+    ids=["SIGINT-during-validate", "SIGTERM-during-train"],
+)
+def test_interrupted_run_stops_its_step_and_a_rerun_completes(
+    project: Path, tmp_path: Path, signum: int, step: str, marker, code: int
+) -> None:
+    run = start_run(project, tmp_path)
+    try:
+        wait_until(
+            lambda: (
+                run.poll() is None and any(marker(cmdline(p)) for p in session_processes(run.pid))
+            ),
+            timeout=300,
+            what=f"{step} running in the run's process tree",
+        )
+        assert run.poll() is None, (tmp_path / "stderr").read_text()
+        before = {p.pid for p in session_processes(run.pid)} - {run.pid}
+        assert before, "the step runs in processes below kfops"
+        run.send_signal(signum)
+        assert run.wait(timeout=120) == code
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+    stderr = (tmp_path / "stderr").read_text()
+    assert "Traceback" not in stderr
+    said = [line for line in stderr.splitlines() if "interrupted" in line]
+    assert said == [
+        f"kfops: run interrupted by {signal.Signals(signum).name} during {step}; the step was "
+        "stopped and nothing it did is cached; run again to resume from the cache"
+    ]
+    wait_until(
+        lambda: not session_processes(run.pid),
+        timeout=30,
+        what="no process of the interrupted run left",
+    )
+
+    again = subprocess.run(
+        [KFOPS, "run", "--config", str(project)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    lines = {line.split()[1]: line for line in again.stdout.splitlines() if line[:1] in "✓↺"}
+    assert lines[step].startswith("✓"), "the interrupted step runs again, not from the cache"
+    assert lines["ingest"].startswith("↺"), "the steps finished before are served from cache"
+    assert "promote" in lines or "register" in lines
