@@ -55,7 +55,7 @@ READERS: dict[str, DatasetReader] = {
     "": _read_local,
     "file": _read_local,
     "dvc": read_dvc,
-    **dict.fromkeys(PACKAGES, read_object),  # s3://, s3a://, gs://, gcs://
+    **dict.fromkeys(PACKAGES, read_object),  # s3://, s3a://, gs://, gcs://, http(s)://
 }
 """URI scheme -> reader. Other stores plug in here with the same signature.
 

@@ -61,7 +61,9 @@ def s3_server() -> Iterator[str]:
     client.create_bucket(Bucket=BUCKET)
     data = churn()
     client.put_object(Bucket=BUCKET, Key="churn.csv", Body=data.to_csv(index=False).encode())
-    client.put_object(Bucket=BUCKET, Key="churn.parquet", Body=data.to_parquet(index=False))
+    client.put_object(
+        Bucket=BUCKET, Key="churn.parquet", Body=data.to_parquet(index=False), ACL="public-read"
+    )
     client.put_object(
         Bucket=BUCKET, Key="gz/churn.csv.gz", Body=gzip.compress(data.to_csv(index=False).encode())
     )
@@ -243,6 +245,37 @@ def test_an_unreachable_gcs_endpoint_is_named(monkeypatch: pytest.MonkeyPatch) -
     closed = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", closed)
     fails("gs://datasets/churn.csv", rf"cannot reach the GCS endpoint {closed} \(")
+
+
+# https:// URLs: a public object, a presigned one -------------------------------------------
+
+
+def test_an_http_url_reads_like_the_local_file(aws_env: str) -> None:
+    """A public-read object, read by an anonymous GET; a private one is refused."""
+    read = read_dataset(f"{aws_env}/{BUCKET}/churn.parquet")
+    pd.testing.assert_frame_equal(read, churn(), check_dtype=False)
+    fails(f"{aws_env}/{BUCKET}/churn.csv", r"access denied \(HTTP 403 Forbidden\); use a URL")
+
+
+def test_a_presigned_url_reads_a_private_object(aws_env: str) -> None:
+    """The private CSV refused to the anonymous GET above, read through a presigned URL.
+
+    moto checks that the URL is signed but not the signature (and its IAM mode fails on
+    query-string signatures), so a forged URL is not tested here.
+    """
+    url = boto3.client("s3", endpoint_url=aws_env).generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "churn.csv"}, ExpiresIn=600
+    )
+    assert "Signature=" in url
+    pd.testing.assert_frame_equal(read_dataset(url), churn(), check_dtype=False)
+
+
+def test_a_missing_url_and_a_closed_port_are_named(aws_env: str) -> None:
+    fails(f"{aws_env}/{BUCKET}/gone.csv", r"nothing at this URL \(HTTP 404\); check the URL")
+    closed = f"http://127.0.0.1:{free_port()}"
+    fails(
+        f"{closed}/data.csv", r"cannot reach 127\.0\.0\.1:\d+ \(.*\); check the URI and the network"
+    )
 
 
 # dvc:// with its data in an S3 remote ------------------------------------------------------
