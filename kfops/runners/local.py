@@ -16,6 +16,7 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from kfops.config import KfopsConfig, config_to_dict, data_config_to_dict
 from kfops.errors import DataError, PipelineError, one_line
@@ -45,13 +46,18 @@ def data_fingerprint(uri: str) -> str:
     """Content hash of a local dataset, so a changed file is never served from cache.
 
     dvc:// URIs are fingerprinted by the commit their revision resolves to (and the path),
-    so a moved branch is never served from cache. Other remote URIs are fingerprinted by
-    the URI itself (their ingest step digests the content).
+    so a moved branch is never served from cache; objects (s3://, gs://, https://) by their
+    ETag or generation, size and time, so a replaced object is not either. Other remote
+    URIs are fingerprinted by the URI itself (their ingest step digests the content).
     """
     if uri.lower().startswith("dvc://"):
         from kfops.data.dvc_source import dvc_fingerprint
 
         return dvc_fingerprint(uri)
+    from kfops.data.object_store import PACKAGES, object_fingerprint
+
+    if urlparse(uri).scheme.lower() in PACKAGES:
+        return object_fingerprint(uri)
     path = Path(uri.removeprefix("file://"))
     if "://" in uri.removeprefix("file://") or not path.is_file():
         return hashlib.sha256(uri.encode()).hexdigest()

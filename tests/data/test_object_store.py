@@ -20,6 +20,7 @@ from kfops.config import DataConfig, DataFormat
 from kfops.data.ingest import ingest, read_dataset
 from kfops.data.object_store import object_fingerprint
 from kfops.errors import DataError
+from kfops.runners.local import data_fingerprint
 
 BUCKET = "datasets"
 KEYS = ("testing", "testing")
@@ -158,9 +159,15 @@ def test_the_fingerprint_follows_the_objects_content(aws_env: str) -> None:
     client = boto3.client("s3", endpoint_url=aws_env)
     client.put_object(Bucket=BUCKET, Key="fingerprinted.csv", Body=b"a,b\n1,2\n")
     first = object_fingerprint(uri)
-    assert object_fingerprint(uri) == first
+    assert object_fingerprint(uri) == first == data_fingerprint(uri)  # the local runner's key
     client.put_object(Bucket=BUCKET, Key="fingerprinted.csv", Body=b"a,b\n1,3\n")
     assert object_fingerprint(uri) != first
+    assert data_fingerprint(uri) != first
+
+
+def test_the_local_runner_fails_before_running_on_a_missing_object(aws_env: str) -> None:
+    with pytest.raises(DataError, match=r"no object 'absent\.csv' in bucket"):
+        data_fingerprint(f"s3://{BUCKET}/absent.csv")
 
 
 # failures: one line each, with the fix ----------------------------------------------------
