@@ -4,10 +4,10 @@ kfp.local starts each step with ``subprocess.Popen`` from a worker thread, in kf
 process group and without a handle we could reach. Left alone, a signal to ``kfops run``
 ends the CLI while the step (and the TFDV runtime it started) keeps running and writing
 to the tracking store. Here the run's own descendants are found with psutil, frozen so
-none can start another, then terminated (killed after a grace period), all from the
-signal handler, before the interruption unwinds the orchestrator. A killed step ends
-with a failure status, so kfp.local never writes its cache entry and a re-run resumes
-after the last finished step.
+none can start another, then interrupted (terminated, then killed, if they linger), all
+from the signal handler, before the interruption unwinds the orchestrator. A stopped
+step ends with a failure status, so kfp.local never writes its cache entry and a re-run
+resumes after the last finished step.
 
 Processes are never reaped here: kfp.local waits for its step processes itself, and a
 step reaped by someone else would look to it like a success (exit status 0).
@@ -25,8 +25,10 @@ from types import FrameType
 import psutil
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-GRACE_S = 5.0  # SIGTERM first; whatever still runs after this gets SIGKILL
+# Each signal, then how long the processes get to end before the next one.
+ESCALATION = ((signal.SIGINT, 3.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0))
 SWEEP_EVERY_S = 0.2
+JOIN_S = 10.0
 
 
 class RunInterrupted(BaseException):  # noqa: N818 - named like KeyboardInterrupt, its kin
@@ -94,12 +96,14 @@ def _wait_gone(processes: list[psutil.Process], timeout: float) -> list[psutil.P
     return alive
 
 
-def stop_descendants(grace: float = GRACE_S) -> int:
+def stop_descendants() -> int:
     """Stop every process below this one; return how many there were.
 
     They are first frozen (SIGSTOP) level by level until the tree stops growing, so a
-    step cannot start a child between the listing and the signal; then SIGTERM and
-    SIGCONT, and SIGKILL for any still running after ``grace`` seconds.
+    step cannot start a child between the listing and the signal. Then each gets SIGINT,
+    as Ctrl-C in a terminal would: a Python step unwinds, so its MLflow run ends as
+    FAILED and its temporary files go. Whatever still runs after a grace period gets
+    SIGTERM, then SIGKILL.
     """
     root = psutil.Process()
     frozen: dict[int, psutil.Process] = {}
@@ -109,13 +113,14 @@ def stop_descendants(grace: float = GRACE_S) -> int:
             break
         _signal_all(fresh, psutil.Process.suspend)
         frozen.update((p.pid, p) for p in fresh)
-    processes = list(frozen.values())
-    _signal_all(processes, psutil.Process.terminate)
-    _signal_all(processes, psutil.Process.resume)
-    stubborn = _wait_gone(processes, grace)
-    _signal_all(stubborn, psutil.Process.kill)
-    _wait_gone(stubborn, grace)
-    return len(processes)
+    alive = list(frozen.values())
+    for signum, grace in ESCALATION:
+        _signal_all(alive, lambda process, signum=signum: process.send_signal(signum))
+        _signal_all(alive, psutil.Process.resume)  # held until then, but for SIGKILL
+        alive = _wait_gone(alive, grace)
+        if not alive:
+            break
+    return len(frozen)
 
 
 def _join_new_threads(before: set[threading.Thread], timeout: float) -> None:
@@ -164,12 +169,17 @@ def interruptible(
         sweeper.start()
         raise RunInterrupted(signum, steps)
 
-    previous = {signum: signal.signal(signum, on_signal) for signum in SIGNALS}
+    # A signal ignored on purpose (``nohup``, a background job of a script) stays ignored.
+    previous = {
+        signum: signal.signal(signum, on_signal)
+        for signum in SIGNALS
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    }
     try:
         yield
     finally:
         if interrupted.is_set():
-            _join_new_threads(threads_before, GRACE_S)
+            _join_new_threads(threads_before, JOIN_S)
             sweeper.done.set()
             sweeper.join()
             stop_descendants()

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import psutil
@@ -25,7 +26,7 @@ DRIVER = textwrap.dedent(
 
     GRANDCHILD = "import time; time.sleep(120)"
     STEP = (
-        "import subprocess, sys, time; "
+        f"import signal, subprocess, sys, time; {sys.argv[1]}; "
         f"subprocess.Popen([sys.executable, '-c', {GRANDCHILD!r}]); time.sleep(120)"
     )
     codes = []
@@ -60,10 +61,21 @@ def live_in_session(sid: int) -> list[psutil.Process]:
     return found
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_stops_the_step_tree_and_the_step_reads_as_failed(signum: int, code: int):
+@pytest.mark.parametrize(
+    ("signum", "code", "step_prelude", "step_dies_of"),
+    [
+        (signal.SIGINT, 130, "pass", signal.SIGINT),
+        (signal.SIGTERM, 143, "pass", signal.SIGINT),
+        # A step deaf to Ctrl-C is terminated after the grace period.
+        (signal.SIGINT, 130, "signal.signal(signal.SIGINT, signal.SIG_IGN)", signal.SIGTERM),
+    ],
+    ids=["SIGINT", "SIGTERM", "step-ignores-SIGINT"],
+)
+def test_signal_stops_the_step_tree_and_the_step_reads_as_failed(
+    signum: int, code: int, step_prelude: str, step_dies_of: int
+):
     driver = subprocess.Popen(
-        [sys.executable, "-c", DRIVER],
+        [sys.executable, "-c", DRIVER, step_prelude],
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -85,11 +97,27 @@ def test_signal_stops_the_step_tree_and_the_step_reads_as_failed(signum: int, co
     assert report["exit_code"] == code
     assert report["steps"] == ["train"]
     assert report["stopping"] is True
-    # The step died of SIGTERM and its own waiter saw that: a reaped-elsewhere step
+    # The step died of a signal and its own waiter saw that: a step reaped elsewhere
     # would read as 0, a success kfp.local would cache.
-    assert report["step_status"] == [-signal.SIGTERM]
+    assert report["step_status"] == [-step_dies_of]
     assert report["message"].startswith(f"run interrupted by {signal.Signals(signum).name}")
     deadline = time.monotonic() + 10
     while live_in_session(driver.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert live_in_session(driver.pid) == [], "the step's child went too"
+
+
+def test_a_signal_ignored_on_purpose_stays_ignored():
+    """``nohup kfops run`` or a script's background job: SIGINT must not stop the run."""
+    from kfops.runners.interrupts import interruptible
+
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interruptible(lambda: (), threading.Event()):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert callable(signal.getsignal(signal.SIGTERM))
+        assert signal.getsignal(signal.SIGTERM) is saved[signal.SIGTERM]
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
