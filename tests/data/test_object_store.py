@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +27,7 @@ from kfops.runners.local import data_fingerprint
 
 BUCKET = "datasets"
 KEYS = ("testing", "testing")
+CHURN = Path(__file__).resolve().parents[1] / "fixtures" / "churn_small.csv"
 
 
 def free_port() -> int:
@@ -329,3 +333,43 @@ def test_a_dvc_revision_is_read_from_its_s3_remote(
 
     read = read_dataset(f"dvc://{data}@v1")
     pd.testing.assert_frame_equal(read, churn(), check_dtype=False)
+
+
+# kfops run on data in the bucket ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_kfops_run_trains_on_an_object_and_notices_its_replacement(
+    aws_env: str, tmp_path: Path
+) -> None:
+    """The whole local pipeline on s3:// data; the step cache follows the object, not the URI."""
+    client = boto3.client("s3", endpoint_url=aws_env)
+    client.upload_file(str(CHURN), BUCKET, "runs/churn.csv")
+    uri = f"s3://{BUCKET}/runs/churn.csv"
+    kfops = [str(Path(sys.executable).with_name("kfops")), "run", "--data", uri]
+    kfops += ["--target", "churned"]
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "200"}
+
+    def run() -> str:
+        done = subprocess.run(
+            kfops, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    first = run()
+    assert "promoted to champion" in first and "ingest" in first
+    client.put_object(
+        Bucket=BUCKET, Key="runs/churn.csv", Body=b"".join(CHURN.open("rb").readlines()[:150])
+    )
+    second = run()
+    assert not re.search(r"ingest\s+cached", second), second
+
+    from mlflow import MlflowClient
+
+    store = f"sqlite:///{tmp_path / '.kfops' / 'mlflow.db'}"
+    runs = MlflowClient(store).search_runs(
+        [e.experiment_id for e in MlflowClient(store).search_experiments()],
+        filter_string=f"tags.`kfops.dataset.source` = '{uri}'",
+    )
+    assert sorted(int(r.data.tags["kfops.dataset.rows"]) for r in runs) == [149, 300]
