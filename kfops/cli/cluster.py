@@ -32,10 +32,24 @@ def cluster_parameters(cfg: KfopsConfig) -> dict[str, Any]:
     feature sources that are files of this machine.
     """
     raw = cluster_config(cfg)
+    _check_data_scheme(cfg.data.path)
     if cfg.features is not None:
         _check_feature_sources(cfg)
     data_raw = {key: raw[key] for key in DATA_SECTIONS if key in raw}
     return {"config": raw, "data_config": data_raw, "data_fingerprint": ""}
+
+
+def _check_data_scheme(path: str) -> None:
+    """A URI the pods' ingest step has a reader for (kfops.data.ingest.READERS)."""
+    from kfops.data.object_store import PACKAGES
+
+    scheme = path.partition("://")[0].lower()
+    if scheme not in PACKAGES:
+        known = ", ".join(f"{s}://" for s in PACKAGES)
+        raise ConfigurationError(
+            f"data.path: '{path}': kfops reads no {scheme}:// URIs; upload the dataset and "
+            f"give one of {known}"
+        )
 
 
 def _check_feature_sources(cfg: KfopsConfig) -> None:

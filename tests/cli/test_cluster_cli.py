@@ -66,6 +66,15 @@ def test_submit_refuses_a_local_dataset_before_any_request(kfp_api, tmp_path):
     assert kfp_api.requests == []
 
 
+def test_submit_refuses_a_uri_the_pods_cannot_read_before_any_request(kfp_api, tmp_path):
+    config = write_config(tmp_path)
+    args = ["submit", "-c", str(config), "--host", kfp_api.url]
+    result = CliRunner().invoke(app, [*args, "--set", "data.path=hdfs://nn/churn.csv"])
+    assert result.exit_code == ConfigurationError.exit_code
+    assert "kfops reads no hdfs:// URIs; upload the dataset and give one of s3://" in result.output
+    assert kfp_api.requests == []
+
+
 # ---------------------------------------------------------------- the config travels
 
 REPO = Path(__file__).resolve().parents[2]
