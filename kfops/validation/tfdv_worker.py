@@ -55,11 +55,19 @@ def read_split(path: str, split: str) -> Any:
             f"{split} split: {path} is not a readable Parquet file ({_first_line(exc)}); "
             "write it with pandas.DataFrame.to_parquet"
         ) from exc
+    return table_to_frame(table)
+
+
+def table_to_frame(table: Any, types_mapper: Any = None) -> Any:
+    """An Arrow table as a pandas frame with string column names.
+
+    ``types_mapper`` is pyarrow's hook for choosing pandas dtypes per Arrow type.
+    """
     try:
-        frame = table.to_pandas()
+        frame = table.to_pandas(types_mapper=types_mapper)
     except Exception:
         # pandas metadata from a newer pandas (e.g. its 'str' dtype) that 1.5 cannot read.
-        frame = table.to_pandas(ignore_metadata=True)
+        frame = table.to_pandas(ignore_metadata=True, types_mapper=types_mapper)
         frame = frame.drop(
             columns=[c for c in frame.columns if str(c).startswith("__index_level_")]
         )
@@ -227,20 +235,37 @@ def _read_splits(request: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return frames, converted
 
 
-def _resolve_schema(
-    tfdv: Any, request: dict[str, Any], frames: dict[str, Any], copy: Path
-) -> tuple[Any, bool]:
-    """Load the schema, or infer one from both splits together; leave its copy at ``copy``."""
+def _frame_statistics(
+    tfdv: Any, request: dict[str, Any], schema_known: bool
+) -> tuple[dict[str, Any], Any, dict[str, int], list[str]]:
+    """Statistics per split from in-memory frames, and of both together when no schema exists.
+
+    Returns the split statistics, the joint ones (or None), rows per split and the
+    columns turned from times into seconds.
+    """
     import pandas as pd
 
+    frames, converted = _read_splits(request)
+    stats = {split: tfdv.generate_statistics_from_dataframe(frames[split]) for split in SPLITS}
+    both = None
+    if not schema_known:
+        joined, _ = prepare_frame(pd.concat(list(frames.values()), ignore_index=True))
+        both = tfdv.generate_statistics_from_dataframe(joined)
+    rows = {split: int(len(frames[split])) for split in SPLITS}
+    return stats, both, rows, converted
+
+
+def _resolve_schema(
+    tfdv: Any, request: dict[str, Any], both_stats: Any, copy: Path
+) -> tuple[Any, bool]:
+    """Load the schema, or infer one from both splits' joint statistics; copy it to ``copy``."""
     schema_path = Path(request["schema_path"])
     if schema_path.is_file():
         schema = load_schema(schema_path)
         if schema_path.resolve() != copy.resolve():
             shutil.copyfile(schema_path, copy)
         return schema, False
-    both, _ = prepare_frame(pd.concat(list(frames.values()), ignore_index=True))
-    schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(both))
+    schema = tfdv.infer_schema(both_stats)
     apply_inference_settings(
         schema,
         list(request.get("id_columns") or []),
@@ -270,7 +295,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     else a schema is inferred from both splits together; never written here),
     ``out_dir``, ``exclude_columns``, ``id_columns`` (no domains, no drift),
     ``timestamp_column``, ``min_domain_mass``, ``max_missing_fraction``,
-    ``drift_threshold``.
+    ``drift_threshold``, ``beam_options`` (Beam flags: statistics come from a Beam
+    pipeline on those options instead of in-memory frames, see beam_statistics).
 
     Returns plain JSON values: file paths, row counts, the anomalies per split (as
     ``MessageToDict`` gives them) and the statistics for the HTML page.
@@ -282,9 +308,14 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     out_dir = Path(request["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    frames, converted = _read_splits(request)
-    stats = {split: tfdv.generate_statistics_from_dataframe(frames[split]) for split in SPLITS}
-    schema, inferred = _resolve_schema(tfdv, request, frames, out_dir / SCHEMA_COPY)
+    schema_known = Path(request["schema_path"]).is_file()
+    if request.get("beam_options"):
+        from kfops.validation import beam_statistics
+
+        stats, both, rows, converted = beam_statistics.compute(request, out_dir, schema_known)
+    else:
+        stats, both, rows, converted = _frame_statistics(tfdv, request, schema_known)
+    schema, inferred = _resolve_schema(tfdv, request, both, out_dir / SCHEMA_COPY)
 
     drift = request.get("drift_threshold")
     checked = _schema_to_check(schema, list(request.get("id_columns") or []), drift)
@@ -302,7 +333,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     facets.write_text(_facets_html(stats["train"], stats["test"]))
     datasets = stats["train"].datasets
     return {
-        "rows": {split: int(len(frames[split])) for split in SPLITS},
+        "rows": rows,
         "num_features": len(datasets[0].features) if datasets else 0,
         "schema_inferred": inferred,
         "schema_copy": str(out_dir / SCHEMA_COPY),

@@ -118,6 +118,7 @@ def _request(
         "min_domain_mass": validation.categorical_min_domain_mass,
         "max_missing_fraction": validation.max_missing_fraction,
         "drift_threshold": validation.drift_threshold,
+        "beam_options": list(validation.beam_options),
     }
 
 
