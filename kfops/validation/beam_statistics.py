@@ -1,8 +1,8 @@
 """Statistics through a Beam pipeline, for splits too large for one process's memory.
 
 Used by tfdv_worker when ``validation.beam_options`` is set: each split's Parquet file is
-read in row groups, cut into slices, spread over the runner's workers, turned into the
-same Arrow batches the in-memory path builds (tfdv_worker.prepare_frame) and summarised
+read in row groups, cut into slices turned into the same Arrow batches the in-memory path
+builds (tfdv_worker.prepare_frame), spread over the runner's workers and summarised
 by ``tfdv.GenerateStatistics``. Runs in the TFDV runtime only (Beam comes with TFDV).
 
 ``DirectRunner`` (also the runner when the flags name none) is run as Beam's
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,20 +108,22 @@ def _frame(table: Any, excluded: list[str], timestamp_column: str | None) -> tup
     return prepare_frame(frame, timestamp_column)
 
 
-def _slices(table: Any, rows: int) -> list[Any]:
-    return [table.slice(start, rows) for start in range(0, table.num_rows, rows)]
+def _record_batches(table: Any, excluded: list[str], timestamp_column: str | None) -> Iterator[Any]:
+    """One row group as TFDV's canonical batches of SLICE_ROWS rows, each built as
+    generate_statistics_from_dataframe builds its one batch.
 
-
-def _to_record_batch(table: Any, excluded: list[str], timestamp_column: str | None) -> Any:
-    """One slice as TFDV's canonical batch, built as generate_statistics_from_dataframe does."""
-    frame, _ = _frame(table, excluded, timestamp_column)
-    kept = [
-        name
-        for name, dtype in zip(frame.columns, frame.dtypes, strict=True)
-        if table_util.NumpyKindToArrowType(dtype.kind)
-    ]
-    batch = pa.RecordBatch.from_pandas(frame[kept], preserve_index=False)
-    return table_util.CanonicalizeRecordBatch(batch)
+    Each batch owns its memory: a pickled Arrow slice would carry the whole row group's
+    buffers with it to the next worker.
+    """
+    for start in range(0, table.num_rows, SLICE_ROWS):
+        frame, _ = _frame(table.slice(start, SLICE_ROWS), excluded, timestamp_column)
+        kept = [
+            name
+            for name, dtype in zip(frame.columns, frame.dtypes, strict=True)
+            if table_util.NumpyKindToArrowType(dtype.kind)
+        ]
+        batch = pa.RecordBatch.from_pandas(frame[kept], preserve_index=False)
+        yield table_util.CanonicalizeRecordBatch(batch)
 
 
 def _layout(path: str, excluded: list[str], timestamp_column: str | None) -> tuple[list[str], Any]:
@@ -169,9 +172,9 @@ def compute(
                 batch = (
                     pipeline
                     | f"Read {split}" >> beam.io.ReadFromParquetBatched(request[f"{split}_path"])
-                    | f"Slice {split}" >> beam.FlatMap(_slices, rows=SLICE_ROWS)
+                    | f"Prepare {split}"
+                    >> beam.FlatMap(_record_batches, excluded, timestamp_column)
                     | f"Spread {split}" >> beam.Reshuffle()
-                    | f"Prepare {split}" >> beam.Map(_to_record_batch, excluded, timestamp_column)
                 )
                 _ = (
                     batch
