@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from kfops.cli.main import app
 from kfops.errors import ConfigurationError
 from tests.support.kfp_api import API
+from tests.support.values import strings
 
 CONFIG = """\
 project: churn
@@ -79,19 +80,6 @@ def test_submit_refuses_a_uri_the_pods_cannot_read_before_any_request(kfp_api, t
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "churn"
-
-
-def strings(value):
-    """Every string in a JSON value, mapping keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
 
 
 def local_paths(value, *folders: Path) -> list[str]:

@@ -15,23 +15,11 @@ from kfops.config import (
 )
 from kfops.errors import ConfigurationError
 from tests.config.test_loading import write
+from tests.support.values import strings
 
 SERVER = "tracking: {uri: 'http://mlflow.kubeflow:5000'}\n"
 S3_DATA = "data: {path: 's3://bucket/churn.csv', target: churned}\n"
 SCHEMA = 'feature {\n  name: "age"\n  type: INT\n}\n'
-
-
-def strings(value):
-    """Every string in a JSON-like value, keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
 
 
 @pytest.fixture(autouse=True)

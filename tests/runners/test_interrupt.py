@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from kfops.validation import runtime
+from tests.support.processes import live_in_session
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,18 +34,6 @@ pytestmark = [
 KFOPS = str(Path(sys.executable).with_name("kfops"))
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "churn"
 ENV = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "200"}
-
-
-def session_processes(sid: int) -> list[psutil.Process]:
-    """The live (not zombie) processes of a session: everything the run started."""
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if os.getsid(process.pid) == sid and process.status() != psutil.STATUS_ZOMBIE:
-                found.append(process)
-        except (OSError, psutil.Error):
-            continue
-    return found
 
 
 def cmdline(process: psutil.Process) -> list[str]:
@@ -111,13 +100,13 @@ def test_interrupted_run_stops_its_step_and_a_rerun_completes(
     try:
         wait_until(
             lambda: (
-                run.poll() is None and any(marker(cmdline(p)) for p in session_processes(run.pid))
+                run.poll() is None and any(marker(cmdline(p)) for p in live_in_session(run.pid))
             ),
             timeout=300,
             what=f"{step} running in the run's process tree",
         )
         assert run.poll() is None, (tmp_path / "stderr").read_text()
-        before = {p.pid for p in session_processes(run.pid)} - {run.pid}
+        before = {p.pid for p in live_in_session(run.pid)} - {run.pid}
         assert before, "the step runs in processes below kfops"
         run.send_signal(signum)
         assert run.wait(timeout=120) == code
@@ -134,7 +123,7 @@ def test_interrupted_run_stops_its_step_and_a_rerun_completes(
         "stopped and nothing it did is cached; run again to resume from the cache"
     ]
     wait_until(
-        lambda: not session_processes(run.pid),
+        lambda: not live_in_session(run.pid),
         timeout=30,
         what="no process of the interrupted run left",
     )

@@ -8,7 +8,6 @@ own. The test signals the driver and reads what the guard made of it.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,8 +15,9 @@ import textwrap
 import threading
 import time
 
-import psutil
 import pytest
+
+from tests.support.processes import live_in_session
 
 DRIVER = textwrap.dedent(
     """
@@ -48,17 +48,6 @@ DRIVER = textwrap.dedent(
                           "message": stop.message}), flush=True)
     """
 )
-
-
-def live_in_session(sid: int) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if os.getsid(process.pid) == sid and process.status() != psutil.STATUS_ZOMBIE:
-                found.append(process)
-        except (OSError, psutil.Error):
-            continue
-    return found
 
 
 @pytest.mark.parametrize(
