@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from kfops.config import DataFormat
-from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of
+from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of, read_frame
 from kfops.errors import DataError, one_line
 
 PREFIX = "dvc://"
@@ -199,15 +199,6 @@ def read_dvc(uri: str, fmt: DataFormat) -> pd.DataFrame:
         # Same file name as in the repository: pandas infers compression (.csv.gz) from it.
         local = Path(tmp) / PurePosixPath(where.path).name
         _fetch(where, local)
-        try:
-            frame = pd.read_csv(local) if fmt is DataFormat.CSV else pd.read_parquet(local)
-        except pd.errors.EmptyDataError:
-            frame = pd.DataFrame()
-        except Exception as exc:  # any parser failure means "not readable in this format"
-            first = one_line(exc)
-            raise DataError(
-                f"{uri}: cannot read as {fmt.value} ({first}); use {SUPPORTED}, "
-                "or set data.format to match the file"
-            ) from exc
+        frame = read_frame(local, fmt, uri)
     frame.attrs[REVISION_ATTR] = where.commit
     return frame

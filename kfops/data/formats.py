@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from kfops.config import DataFormat
-from kfops.errors import DataError
+from kfops.errors import DataError, one_line
 
 SUPPORTED = "CSV (.csv, .csv.gz) or Parquet (.parquet, .pq)"
 _EXTENSIONS = {".csv": DataFormat.CSV, ".parquet": DataFormat.PARQUET, ".pq": DataFormat.PARQUET}
@@ -25,3 +27,18 @@ def format_of(path: Path, fmt: DataFormat) -> DataFormat:
             "or set data.format to csv or parquet"
         )
     return found
+
+
+def read_frame(local: Path, fmt: DataFormat, source: str, noun: str = "file") -> pd.DataFrame:
+    """Parse a local copy as CSV or Parquet; every reader (path, DVC, object store) ends here,
+    so a parser failure reads the same wherever the data came from. ``source`` is what the
+    user named (path or URI), ``noun`` what it is (file, object)."""
+    try:
+        return pd.read_csv(local) if fmt is DataFormat.CSV else pd.read_parquet(local)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except Exception as exc:  # any parser failure means "not readable in this format"
+        raise DataError(
+            f"{source}: cannot read as {fmt.value} ({one_line(exc)}); use {SUPPORTED}, "
+            f"or set data.format to match the {noun}"
+        ) from exc

@@ -20,9 +20,9 @@ from sklearn.model_selection import train_test_split
 
 from kfops.config import DataConfig, DataFormat, TaskType
 from kfops.data.dvc_source import read_dvc
-from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of
+from kfops.data.formats import REVISION_ATTR, format_of, read_frame
 from kfops.data.object_store import PACKAGES, read_object
-from kfops.errors import DataError, one_line
+from kfops.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +36,7 @@ def _read_local(uri: str, fmt: DataFormat) -> pd.DataFrame:
     path = Path(unquote(urlparse(uri).path) if uri.startswith("file://") else uri)
     if not path.is_file():
         raise DataError(f"{path}: file not found; pass --data with an existing CSV or Parquet file")
-    fmt = format_of(path, fmt)
-    try:
-        if fmt is DataFormat.CSV:
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except Exception as exc:  # any parser failure means "not readable in this format"
-        first = one_line(exc)
-        raise DataError(
-            f"{path}: cannot read as {fmt.value} ({first}); use {SUPPORTED}, "
-            "or set data.format to match the file"
-        ) from exc
+    return read_frame(path, format_of(path, fmt), str(path))
 
 
 READERS: dict[str, DatasetReader] = {

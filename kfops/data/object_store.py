@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 
 from kfops.config import DataFormat
-from kfops.data.formats import SUPPORTED, format_of
+from kfops.data.formats import SUPPORTED, format_of, read_frame
 from kfops.errors import DataError, one_line
 
 PACKAGES = {
@@ -273,12 +273,4 @@ def read_object(uri: str, fmt: DataFormat) -> pd.DataFrame:
             fs.get_file(where.fs_path, str(local))
         except Exception as exc:  # every store error becomes a DataError with the fix
             raise _failure(exc, where, fs) from exc
-        try:
-            return pd.read_csv(local) if fmt is DataFormat.CSV else pd.read_parquet(local)
-        except pd.errors.EmptyDataError:
-            return pd.DataFrame()
-        except Exception as exc:  # any parser failure means "not readable in this format"
-            raise DataError(
-                f"{uri}: cannot read as {fmt.value} ({one_line(exc)}); use {SUPPORTED}, "
-                "or set data.format to match the object"
-            ) from exc
+        return read_frame(local, fmt, uri, noun="object")
