@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from kfops.config import DataFormat
-from kfops.data.formats import REVISION_ATTR, SUPPORTED, format_of, read_frame
+from kfops.data.formats import REVISION_ATTR, format_of, read_frame
 from kfops.errors import DataError, one_line
 
 PREFIX = "dvc://"
@@ -188,13 +188,7 @@ def _fetch(where: DvcLocation, dest: Path) -> None:
 def read_dvc(uri: str, fmt: DataFormat) -> pd.DataFrame:
     """Read the file at the URI's revision; the commit read goes in ``frame.attrs``."""
     where = locate(uri)
-    try:
-        fmt = format_of(Path(where.path), DataFormat(fmt))
-    except DataError:
-        raise DataError(
-            f"{uri}: cannot tell the format of {where.path} from its extension; use "
-            f"{SUPPORTED}, or set data.format to csv or parquet"
-        ) from None
+    fmt = format_of(Path(where.path), fmt, source=uri)
     with tempfile.TemporaryDirectory(prefix="kfops-dvc-") as tmp:
         # Same file name as in the repository: pandas infers compression (.csv.gz) from it.
         local = Path(tmp) / PurePosixPath(where.path).name

@@ -15,16 +15,23 @@ _EXTENSIONS = {".csv": DataFormat.CSV, ".parquet": DataFormat.PARQUET, ".pq": Da
 REVISION_ATTR = "kfops.revision"
 
 
-def format_of(path: Path, fmt: DataFormat) -> DataFormat:
+def format_of(path: Path, fmt: DataFormat | str, source: str | None = None) -> DataFormat:
+    """The format set in data.format, else told from the extension of ``path`` (the file's
+    or the object's name); ``source`` is the URI the user gave, when it is not ``path``."""
+    fmt = DataFormat(fmt)
     if fmt is not DataFormat.AUTO:
         return fmt
     compressed = {".gz", ".bz2", ".zip", ".xz", ".zst"}  # pandas decompresses these itself
     suffixes = [s for s in map(str.lower, path.suffixes) if s not in compressed]
     found = _EXTENSIONS.get(suffixes[-1]) if suffixes else None
     if found is None:
+        where = (
+            f"{source}: cannot tell the format of '{path.name}'"
+            if source
+            else f"{path}: cannot tell the format"
+        )
         raise DataError(
-            f"{path}: cannot tell the format from the extension; use {SUPPORTED}, "
-            "or set data.format to csv or parquet"
+            f"{where} from the extension; use {SUPPORTED}, or set data.format to csv or parquet"
         )
     return found
 

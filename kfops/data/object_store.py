@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 
 from kfops.config import DataFormat
-from kfops.data.formats import SUPPORTED, format_of, read_frame
+from kfops.data.formats import format_of, read_frame
 from kfops.errors import DataError, one_line
 
 PACKAGES = {
@@ -257,13 +257,7 @@ def object_fingerprint(uri: str) -> str:
 def read_object(uri: str, fmt: DataFormat) -> pd.DataFrame:
     """Read a CSV or Parquet object; the reader ``READERS`` uses for s3://, gs://, https://."""
     where = locate_object(uri)
-    try:
-        fmt = format_of(Path(where.name), DataFormat(fmt))
-    except DataError:
-        raise DataError(
-            f"{uri}: cannot tell the format from the extension of '{where.name}'; use "
-            f"{SUPPORTED}, or set data.format to csv or parquet"
-        ) from None
+    fmt = format_of(Path(where.name), fmt, source=uri)
     fs = _filesystem(where)
     if not where.is_http:  # a presigned URL is signed for GET only: its HEAD is refused
         _info(fs, where)
