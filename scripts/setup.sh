@@ -35,10 +35,12 @@ log "main environment (.venv)"
 log "TFDV runtime (runtimes/tfdv/.venv)"
 "${UV[@]}" sync --frozen --quiet --python "$PYTHON" --directory runtimes/tfdv
 
-# Debian packages: Redis for the Feast online store (tests start it on 127.0.0.1), wrk,
-# the load generator of benchmarks/serving.py, and Prometheus, which the rollout tests
-# start on 127.0.0.1 to scrape real model servers.
-SYSTEM_PACKAGES=(redis-server wrk prometheus)
+# Debian packages, each started by the tests on 127.0.0.1 only: Redis (Feast online store),
+# wrk (load for benchmarks/serving.py), Prometheus and promtool (rollout analysis, alert
+# rule tests), Alertmanager (drift alerts), PostgreSQL (the MLflow server's backend store),
+# and docker.io with debootstrap: the engine that builds and runs the images, and the
+# Debian root file system their local base image is made from (no registry is reachable).
+SYSTEM_PACKAGES=(redis-server wrk prometheus prometheus-alertmanager postgresql docker.io debootstrap)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
