@@ -60,8 +60,13 @@ def render(summary: dict[str, Any]) -> None:
         for name, value in sorted(summary["metrics"].items())
     ]
     print_table("metrics (test split)", ["metric", "value"], rows, right={"value"})
-    promoted = decision.get("decision") == GateDecision.PROMOTE
-    verdict = "[green]promoted to champion[/]" if promoted else "[yellow]kept as challenger[/]"
+    passed = decision.get("decision") == GateDecision.PROMOTE
+    if passed and summary["aliases"].get("champion") == summary["version"]:
+        verdict = "[green]promoted to champion[/]"
+    elif passed:
+        verdict = "[green]passed the gate: challenger, its rollout decides[/]"
+    else:
+        verdict = "[yellow]rejected by the gate: no alias, not a rollout candidate[/]"
     console.print(
         f"model [bold]{summary['model']}[/] version [bold]{summary['version']}[/]: {verdict}"
     )

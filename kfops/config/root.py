@@ -13,6 +13,7 @@ from kfops.config.sections import (
     DataConfig,
     FeaturesConfig,
     ModelConfig,
+    PromotionMode,
     RegistryConfig,
     RuntimeConfig,
     Strict,
@@ -48,6 +49,22 @@ class KfopsConfig(Strict):
         if self.data.target in self.data.drop_columns:
             raise ValueError(f"data.drop_columns contains the target '{self.data.target}'")
         return self
+
+    @model_validator(mode="after")
+    def _rollout_promotion_needs_a_rollout(self) -> KfopsConfig:
+        if self.registry.promotion is PromotionMode.ROLLOUT and self.rollout is None:
+            raise ValueError(
+                "registry.promotion is 'rollout' but there is no rollout: section to move "
+                "champion; add one (docs/rollouts.md) or set registry.promotion: direct"
+            )
+        return self
+
+    @property
+    def promotion(self) -> PromotionMode:
+        """registry.promotion, else 'rollout' when a rollout: section is set, else 'direct'."""
+        if self.registry.promotion is not None:
+            return self.registry.promotion
+        return PromotionMode.ROLLOUT if self.rollout is not None else PromotionMode.DIRECT
 
     @property
     def model_name(self) -> str:

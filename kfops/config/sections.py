@@ -21,6 +21,13 @@ class TaskType(StrEnum):
     REGRESSION = "regression"
 
 
+class PromotionMode(StrEnum):
+    """Who moves ``champion`` after the gate: the gate itself, or a rollout."""
+
+    DIRECT = "direct"
+    ROLLOUT = "rollout"
+
+
 class DataFormat(StrEnum):
     AUTO = "auto"
     CSV = "csv"
@@ -140,6 +147,14 @@ class RegistryConfig(Strict):
         None, description="Defaults to roc_auc (classification) or rmse (regression)."
     )
     min_improvement: float = Field(0.0, ge=0.0)
+    promotion: PromotionMode | None = Field(
+        None,
+        description=(
+            "What a version that passes the gate gets: 'direct' moves champion at once; "
+            "'rollout' moves challenger only and leaves champion to the rollout. Defaults to "
+            "'rollout' when a rollout: section is set, else 'direct'."
+        ),
+    )
 
 
 class TrackingConfig(Strict):

@@ -10,11 +10,18 @@ from kfops.metrics import improvement
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+DECISION_TAG = "kfops.promotion.decision"
+"""Version tag holding the gate's decision (a ``GateDecision`` value)."""
 
 
 class GateDecision(StrEnum):
     """The gate's outcome. Its value is what the register step returns, what the training
-    pipeline's condition compares with, and what the ``kfops.promotion.decision`` tag holds."""
+    pipeline's condition compares with, and what the ``kfops.promotion.decision`` tag holds.
+
+    ``PROMOTE``: the version won and is a candidate (alias ``challenger``; ``champion`` too
+    at once with ``registry.promotion: direct``, or after its rollout with ``rollout``).
+    ``KEEP``: it lost; it gets no alias and a rollout refuses it unless forced.
+    """
 
     PROMOTE = "promote"
     KEEP = "keep"

@@ -8,7 +8,13 @@ import tempfile
 from pathlib import Path
 
 from kfops.errors import RegistryError, one_line
-from kfops.registry.champion import CHALLENGER, CHAMPION, PromotionDecision, decide_promotion
+from kfops.registry.champion import (
+    CHALLENGER,
+    CHAMPION,
+    DECISION_TAG,
+    PromotionDecision,
+    decide_promotion,
+)
 
 MODEL_SHA256_TAG = "kfops.model.sha256"
 """Version tag: digest of the model's artifact files, checked by the server before unpickling."""
@@ -89,7 +95,8 @@ def register_challenger(
     score: float,
     min_improvement: float,
 ) -> tuple[str, PromotionDecision]:
-    """Register a new version as ``challenger`` and decide whether it should be champion.
+    """Register a new version and decide whether it passes the gate; a version that passes
+    becomes ``challenger``, one that does not gets no alias (it is no candidate for a rollout).
 
     The decision and both scores are written to the version's tags and the run, so the
     registry shows why a version was (not) promoted.
@@ -111,11 +118,12 @@ def register_challenger(
     version = str(mv.version)
     _record_model_digest(client, model_name, version)
     decision = decide_promotion(metric, score, champion_score, min_improvement, champion_version)
-    client.set_registered_model_alias(model_name, CHALLENGER, version)
+    if decision.promote:
+        client.set_registered_model_alias(model_name, CHALLENGER, version)
     tags = {
         f"kfops.metric.{metric}": str(score),
         "kfops.promotion.metric": metric,
-        "kfops.promotion.decision": decision.outcome.value,
+        DECISION_TAG: decision.outcome.value,
         "kfops.promotion.reason": decision.reason,
         "kfops.promotion.champion_version": str(champion_version or ""),
         "kfops.promotion.champion_score": "" if champion_score is None else str(champion_score),
@@ -123,7 +131,7 @@ def register_challenger(
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)
     client.set_tag(run_id, "kfops.model_version", version)
-    client.set_tag(run_id, "kfops.promotion.decision", tags["kfops.promotion.decision"])
+    client.set_tag(run_id, DECISION_TAG, tags[DECISION_TAG])
     if champion_score is not None:
         client.log_metric(run_id, f"champion_{metric}", champion_score)
     return version, decision

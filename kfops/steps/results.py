@@ -153,6 +153,8 @@ class PromoteResult:
     version: str
     previous: str | None
     """The champion before, or None when there was none."""
+    moved: bool = True
+    """False when champion stayed for a rollout to decide (``registry.promotion: rollout``)."""
 
 
 @dataclass(frozen=True)

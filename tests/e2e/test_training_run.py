@@ -78,9 +78,10 @@ def test_worse_challenger_does_not_replace_champion(churn_state, repo):
         "model.params={strategy: prior}",
     )
     assert worse.code == 0, worse.output
-    assert "version 2: kept as challenger" in worse.stdout
+    assert "version 2: rejected by the gate" in worse.stdout
     client = registry(state)
-    assert aliases(state, "churn-classifier") == {"champion": "1", "challenger": "2"}
+    # A version that lost the gate gets no alias: it is no candidate for a rollout.
+    assert aliases(state, "churn-classifier") == {"champion": "1", "challenger": "1"}
     tags = client.get_model_version("churn-classifier", "2").tags
     assert tags["kfops.promotion.decision"] == "keep"
     assert float(tags["kfops.promotion.champion_score"]) > float(tags["kfops.metric.roc_auc"])

@@ -85,7 +85,7 @@ def test_the_first_version_is_promoted_and_a_worse_one_kept(config, log_model):
     )
     assert "does not beat champion v1" in worse.gate.reason
     assert version_tags("2")["kfops.promotion.decision"] == "keep"
-    assert aliases() == {CHAMPION: "1", CHALLENGER: "2"}
+    assert aliases() == {CHAMPION: "1", CHALLENGER: "1"}  # a loser is no candidate
 
 
 def test_the_register_component_returns_the_value_the_pipeline_compares(config, log_model):
@@ -102,3 +102,55 @@ def test_the_register_component_returns_the_value_the_pipeline_compares(config, 
 def test_the_gate_enum_is_the_strings_the_pipeline_and_tags_use():
     assert [d.value for d in GateDecision] == ["promote", "keep"]
     assert GateDecision("keep") is GateDecision.KEEP and GateDecision.PROMOTE == "promote"
+
+
+ROLLOUT_PLAN = {
+    "strategy": {"canary": {"steps": [{"setWeight": 50}]}},
+}
+
+
+def test_a_rejected_version_gets_no_alias(config, log_model):
+    """Direct promotion (no rollout: section): the loser keeps no alias and champion stays."""
+    first_run, first_uri = log_model()
+    run_register(config, first_run, first_uri, "roc_auc", 0.80)
+    run_promote(config, first_run)
+    worse_run, worse_uri = log_model()
+    worse = run_register(config, worse_run, worse_uri, "roc_auc", 0.70)
+    assert worse.decision is GateDecision.KEEP
+    assert aliases() == {CHAMPION: "1", CHALLENGER: "1"}
+    assert version_tags("2")["kfops.promotion.decision"] == "keep"
+
+
+def test_with_a_rollout_the_gate_moves_challenger_and_leaves_champion(config, log_model):
+    """registry.promotion defaults to rollout when rollout: is set: the first version is
+    champion at once, a later winner only challenger, a loser nothing."""
+    config = {**config, "rollout": ROLLOUT_PLAN}
+    first_run, first_uri = log_model()
+    assert run_register(config, first_run, first_uri, "roc_auc", 0.80).decision is (
+        GateDecision.PROMOTE
+    )
+    assert run_promote(config, first_run) == PromoteResult(version="1", previous=None, moved=True)
+    assert aliases() == {CHAMPION: "1", CHALLENGER: "1"}
+
+    better_run, better_uri = log_model()
+    better = run_register(config, better_run, better_uri, "roc_auc", 0.90)
+    assert better.decision is GateDecision.PROMOTE
+    held = run_promote(config, better_run)
+    assert held == PromoteResult(version="2", previous="1", moved=False)
+    assert aliases() == {CHAMPION: "1", CHALLENGER: "2"}
+
+    worse_run, worse_uri = log_model()
+    assert run_register(config, worse_run, worse_uri, "roc_auc", 0.50).decision is (
+        GateDecision.KEEP
+    )
+    assert aliases() == {CHAMPION: "1", CHALLENGER: "2"}
+
+
+def test_direct_promotion_can_be_chosen_with_a_rollout_section(config, log_model):
+    config = {**config, "rollout": ROLLOUT_PLAN, "registry": {**config["registry"],
+              "promotion": "direct"}}  # fmt: skip
+    for score in (0.80, 0.90):
+        run_id, uri = log_model()
+        run_register(config, run_id, uri, "roc_auc", score)
+        run_promote(config, run_id)
+    assert aliases() == {CHAMPION: "2", CHALLENGER: "2"}
