@@ -54,6 +54,14 @@ def _value(value: object) -> str:
     return "—" if value is None else str(value)
 
 
+def gate_line(status: RolloutStatus) -> str:
+    """Which gate decision the rollout started from, so a forced start stays visible."""
+    decision = status.gate_decision or "none recorded"
+    return f"gate decision on the candidate: {decision}" + (
+        " [red](started with --force)[/]" if status.gate_forced else ""
+    )
+
+
 def rollout_tree(name: str, spec: RolloutSpec, status: RolloutStatus) -> Tree:
     """Steps, traffic, analysis runs and their measurements, as ``kubectl argo rollouts get``."""
     style = PHASE_STYLE.get(status.phase, "bold")
@@ -66,6 +74,8 @@ def rollout_tree(name: str, spec: RolloutSpec, status: RolloutStatus) -> Tree:
         f"{f'  mirror {status.mirror_percent}%' if status.mirror_percent else ''}"
         f"{'  sticky ' + (status.sticky_header or status.sticky_field or '') if status.sticky_header or status.sticky_field else ''}"
     )
+    if status.gate_decision is not None or status.gate_forced:
+        header += f"\n{gate_line(status)}"
     if status.message:
         header += f"\n[dim]{status.message}[/]"
     tree = Tree(header)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kfops.errors import RolloutError, one_line
+from kfops.registry.champion import DECISION_TAG
 from kfops.rollout.engine.actions import MoveAlias
 
 
@@ -33,5 +34,17 @@ class MlflowAliases:
         client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
         try:
             return str(client.get_model_version_by_alias(model, alias).version)
+        except MlflowException:
+            return None
+
+    def gate_decision(self, model: str, version: str) -> str | None:
+        """The training gate's decision on a version (its ``kfops.promotion.decision``
+        tag), or None when it has none (registered outside ``kfops run``) or is unknown."""
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+        try:
+            return client.get_model_version(model, version).tags.get(DECISION_TAG)
         except MlflowException:
             return None

@@ -50,6 +50,7 @@ PRINTER_COLUMNS = (
     ("Step", "integer", ".status.currentStepIndex", "Index of the current canary step."),
     ("Weight", "integer", ".status.canaryWeight", "Percent of traffic on the candidate."),
     ("Candidate", "string", ".spec.candidate.version", "Model version being rolled out."),
+    ("Gate", "string", ".status.gateDecision", "The training gate's decision on the candidate."),
     ("Age", "date", ".metadata.creationTimestamp", None),
 )
 # Step is a one-of, as in Argo Rollouts; pydantic checks it too, the API server checks it

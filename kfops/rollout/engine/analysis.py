@@ -7,6 +7,7 @@ Pure functions of the spec and status; the semantics are described in
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -175,8 +176,47 @@ def due_metric_requests(
     return requests
 
 
-def record(run: AnalysisRunStatus, metric: Metric, answer: Measurement, tick: Tick) -> None:
-    """Count one answer in the metric's result (an error or no value counts as Error)."""
+_VARIANT_MATCHER = re.compile(r'variant\s*=~?\s*"([^"]*)"')
+
+
+def traffic_target(spec: RolloutSpec) -> str:
+    """Where a person sends requests so the rollout has something to measure."""
+    traffic = spec.traffic
+    if traffic.backend == "local":
+        return traffic.router_url
+    where = f" in namespace {traffic.namespace}" if traffic.namespace else ""
+    return f"InferenceService {traffic.inference_service or spec.model}{where}"
+
+
+def no_traffic_message(spec: RolloutSpec, query: str) -> str:
+    """The one line for a query that returned no samples: no series matched because nothing
+    was requested (yet), which Argo's ``result[0]`` reports only as an index error."""
+    variants = sorted(set(_VARIANT_MATCHER.findall(query)))
+    which = ", ".join(variants) if variants else "the query's series"
+    return (
+        f"no traffic: the query returned no samples for {which}; send requests to "
+        f"{traffic_target(spec)}"
+    )
+
+
+def _no_samples(value: float | list[float] | None) -> bool:
+    return isinstance(value, list) and not value
+
+
+def _all_nan(value: float | list[float]) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return bool(values) and all(math.isnan(v) for v in values)
+
+
+def record(
+    run: AnalysisRunStatus, metric: Metric, answer: Measurement, tick: Tick, no_traffic: str = ""
+) -> None:
+    """Count one answer in the metric's result (an error or no value counts as Error).
+
+    An empty vector that the conditions cannot be evaluated on is an Error, as in Argo (a
+    condition ``len(result) == 0`` still decides it); its message is ``no_traffic``, the
+    line saying so and where to send requests. A NaN that does not pass gets the same hint.
+    """
     result = run.result(metric.name)
     assert result is not None
     if answer.error is not None:
@@ -184,9 +224,14 @@ def record(run: AnalysisRunStatus, metric: Metric, answer: Measurement, tick: Ti
     elif answer.value is None:
         phase, message = AnalysisPhase.ERROR, "the query gave no value"
     else:
+        value = _value(answer.value)
         phase, message = evaluate_measurement(
-            _value(answer.value), metric.success_condition, metric.failure_condition, metric.name
+            value, metric.success_condition, metric.failure_condition, metric.name
         )
+        if no_traffic and phase == AnalysisPhase.ERROR and _no_samples(value):
+            message = no_traffic
+        elif no_traffic and phase != AnalysisPhase.SUCCESSFUL and _all_nan(value):
+            message += f" (NaN: a ratio over no requests? {no_traffic.split('; ', 1)[-1]})"
     if phase == AnalysisPhase.ERROR:
         result.error += 1
         result.consecutive_error += 1

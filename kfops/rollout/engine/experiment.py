@@ -19,6 +19,7 @@ from kfops.rollout.engine.analysis import (
     abort,
     base_values,
     expand,
+    traffic_target,
 )
 from kfops.rollout.engine.status import PauseReason, RolloutStatus
 from kfops.rollout.engine.tick import Tick, experiment_name, pause, steps_of
@@ -109,6 +110,12 @@ def record_experiment(
     errors = []
     for answer in answers:
         value, problem = _experiment_value(answer.value)
+        if isinstance(answer.value, list) and not answer.value:
+            variant = answer.metric.rsplit(".", 1)[-1]
+            problem = (
+                f"no traffic: the query returned no samples for {variant}; send requests to "
+                f"{traffic_target(spec)}"
+            )
         if answer.error is not None or value is None:
             errors.append(f"{answer.metric}: {answer.error or problem}")
         else:

@@ -69,6 +69,7 @@ from kfops.rollout.engine.analysis import (
     limit_verdict,
     metrics_of,
     new_run,
+    no_traffic_message,
     record,
     resolve_metrics,
     terminate_runs,
@@ -396,9 +397,11 @@ def _decide(
             experiment_answers.append(answer)
             continue
         run = status.run(answer.run)
-        metric = next(m for m, _ in metrics_of(spec, answer.run) if m.name == answer.metric)
+        metric, query = next(
+            (m, q) for m, q in metrics_of(spec, answer.run) if m.name == answer.metric
+        )
         assert run is not None
-        record(run, metric, answer, tick)
+        record(run, metric, answer, tick, no_traffic=no_traffic_message(spec, query))
     for run in status.analysis_runs:
         assess_run(spec, run, tick)
     if active(status):

@@ -163,13 +163,27 @@ class RolloutStatus(Status):
     updated_at: float | None = None
     spec_fingerprint: str = ""
     candidate_version: str = ""
+    gate_decision: str | None = Field(
+        None,
+        description=(
+            "The training gate's decision on the candidate when the rollout started "
+            "(promote: it beat the champion; keep: it lost); None when it had none."
+        ),
+    )
+    gate_forced: bool = Field(
+        False, description="Started with --force although the gate did not pass the candidate."
+    )
 
     @classmethod
-    def initial(cls, spec: RolloutSpec) -> RolloutStatus:
+    def initial(
+        cls, spec: RolloutSpec, gate_decision: str | None = None, gate_forced: bool = False
+    ) -> RolloutStatus:
         """The status of a rollout that has not taken its first step."""
         return cls(
             spec_fingerprint=spec_fingerprint(spec),
             candidate_version=spec.candidate.version,
+            gate_decision=gate_decision,
+            gate_forced=gate_forced,
             message="waiting for the first reconcile",
         )
 

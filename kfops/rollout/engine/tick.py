@@ -86,6 +86,8 @@ def unpause(status: RolloutStatus, *reasons: PauseReason) -> list[PauseCondition
 def fresh(spec: RolloutSpec, status: RolloutStatus) -> RolloutStatus:
     """The initial status, keeping what is known of the traffic actually applied."""
     initial = RolloutStatus.initial(spec)
+    if status.candidate_version == spec.candidate.version:  # the gate judged this candidate
+        initial.gate_decision, initial.gate_forced = status.gate_decision, status.gate_forced
     for name in (
         "canary_weight",
         "mirror_percent",

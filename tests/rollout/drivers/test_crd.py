@@ -67,6 +67,7 @@ def test_names_scope_subresource_and_columns(generated: dict[str, Any]) -> None:
         "Step": ".status.currentStepIndex",
         "Weight": ".status.canaryWeight",
         "Candidate": ".spec.candidate.version",
+        "Gate": ".status.gateDecision",
         "Age": ".metadata.creationTimestamp",
     }
 
