@@ -1,19 +1,22 @@
-"""deploy: apply the model version's InferenceService and wait until it is Ready.
+"""deploy: put a version that won the gate in front of traffic, in the step's cluster.
 
-Returns the service's URL. An empty ``model_version`` deploys the current champion.
+No ``rollout:`` (or the project's first version): the InferenceService serves it. With
+``rollout:``: a ModelRollout from the champion to it is created or updated. Outside a
+Kubernetes pod (``kfops run``) nothing is sent; the step says so. Returns what it did, a
+``DeployAction`` value.
 """
 
 from components import make_component
 
 
-def deploy(config: dict, model_version: str = "") -> str:
-    from kfops.steps.deploy import run_deploy
+def deploy(config: dict, model_version: str) -> str:
+    from kfops.steps.deploy import run_deploy_version
     from kfops.steps.reporting import reported
 
     with reported("deploy"):
-        result = run_deploy(config, model_version or None)
-    print(f"{result.name} in {result.namespace}: v{result.version} Ready at {result.url}")
-    return result.url
+        result = run_deploy_version(config, model_version)
+    print(f"deploy {result.action.value}: {result.message}")
+    return result.action.value
 
 
 def build(image: str):

@@ -1,4 +1,5 @@
-"""The InferenceService of a model version, built with the kserve SDK's model classes. Pure.
+"""The InferenceService of a model version, built with the kserve SDK's model classes, and
+the ModelRollout that canaries a new version on it. Pure.
 
 Two runtimes: ``kfops`` runs this package's server in the kfops image (digest check,
 signature checks, batching, metrics, inference log); ``sklearn`` hands a plain MLflow
@@ -25,9 +26,13 @@ from kfops.cluster.names import (
     MODEL_ANNOTATION,
     MODEL_SHA256_ANNOTATION,
     MODEL_VERSION_LABEL,
+    ROLLOUT_GROUP,
+    ROLLOUT_KIND,
+    ROLLOUT_VERSION,
     VARIANT_LABEL,
 )
 from kfops.config import ServingConfig
+from kfops.config.rollout import RolloutPlan, RolloutSpec
 from kfops.errors import ConfigurationError
 
 PORT = 8080
@@ -219,3 +224,62 @@ def inference_service(spec: DeploymentSpec) -> dict[str, Any]:
         spec=kserve.V1beta1InferenceServiceSpec(predictor=kserve.V1beta1PredictorSpec(**predictor)),
     )
     return kserve.ApiClient().sanitize_for_serialization(isvc)
+
+
+def model_rollout(
+    plan: RolloutPlan,
+    *,
+    name: str,
+    namespace: str,
+    model_name: str,
+    stable: str,
+    candidate: str,
+    deployment_mode: str,
+) -> dict[str, Any]:
+    """The ModelRollout that moves the InferenceService ``namespace/name`` from ``stable``
+    to ``candidate`` with the ``rollout:`` plan's steps, as a plain dict for server-side apply.
+
+    The versions are the ones given, even where the plan pins some: the pipeline's deploy
+    step rolls out the version it has just trained. Traffic is always the InferenceService's
+    (the local router does not exist in a cluster); the plan's VirtualService is kept.
+    ``paused`` is sent only when the plan sets it, so a ``kubectl kfops rollout pause`` is not
+    undone by the next deploy. Raises ValueError (pydantic's) for a spec the CRD would refuse.
+    """
+    fields = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+    fields.update(
+        model=model_name,
+        stable={"version": stable},
+        candidate={"version": candidate},
+        traffic={
+            "backend": "kserve",
+            "inferenceService": name,
+            "namespace": namespace,
+            "deploymentMode": deployment_mode,
+            **(
+                {"virtualService": plan.traffic.virtual_service}
+                if plan.traffic.virtual_service
+                else {}
+            ),
+        },
+    )
+    spec = RolloutSpec.model_validate(fields).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    if not spec.get("paused"):
+        spec.pop("paused", None)
+    spec["traffic"].pop("routerUrl", None)  # the local router's; meaningless in a cluster
+    return {
+        "apiVersion": f"{ROLLOUT_GROUP}/{ROLLOUT_VERSION}",
+        "kind": ROLLOUT_KIND,
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/name": name,
+                "app.kubernetes.io/component": "model-rollout",
+                "app.kubernetes.io/part-of": "kfops",
+            },
+            "annotations": {MODEL_ANNOTATION: spec["model"]},
+        },
+        "spec": spec,
+    }
