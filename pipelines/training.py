@@ -1,4 +1,5 @@
-"""The training pipeline: ingest -> features -> validate -> train -> evaluate -> register -> promote.
+"""The training pipeline: ingest -> features -> validate -> train -> evaluate -> register ->
+promote (-> deploy).
 
 The same function is compiled to KFP IR for a cluster and run by the local runner; only
 the images and the Kubernetes task settings differ, and the local runner ignores both.
@@ -9,6 +10,7 @@ from typing import NamedTuple
 
 from kfp import dsl
 
+from components.deploy import component as deploy_c
 from components.evaluate import component as evaluate_c
 from components.features import component as features_c
 from components.ingest import component as ingest_c
@@ -17,6 +19,7 @@ from components.register import component as register_c
 from components.train import component as train_c
 from components.tune import component as tune_c
 from components.validate import component as validate_c
+from kfops.config import KfopsConfig
 from kfops.registry.champion import GateDecision
 
 PIPELINE_NAME = "kfops-training"
@@ -35,10 +38,32 @@ def _no_settings(task: dsl.PipelineTask, component: str) -> None:
     del task, component
 
 
+def graph_options(cfg: KfopsConfig) -> dict[str, bool]:
+    """The :func:`build_training_pipeline` switches a config asks for: a tune step with a
+    ``tuning:`` section, a deploy step with a ``serving:`` section."""
+    return {"with_tuning": cfg.tuning is not None, "with_deploy": cfg.serving is not None}
+
+
+VARIANTS: dict[str, dict[str, bool]] = {
+    "training": {},
+    "training-tuned": {"with_tuning": True},
+    "training-deploy": {"with_deploy": True},
+    "training-tuned-deploy": {"with_tuning": True, "with_deploy": True},
+}
+"""Every graph :func:`build_training_pipeline` builds, by the name its compiled file has."""
+
+
+def variant_for(cfg: KfopsConfig) -> str:
+    """The name in :data:`VARIANTS` of the graph a config runs."""
+    wanted = {key: value for key, value in graph_options(cfg).items() if value}
+    return next(name for name, options in VARIANTS.items() if options == wanted)
+
+
 def build_training_pipeline(
     image_for: ImageFor,
     task_settings: TaskSettings = _no_settings,
     with_tuning: bool = False,
+    with_deploy: bool = False,
 ):
     """Return the pipeline function with components built for the given images.
 
@@ -46,6 +71,11 @@ def build_training_pipeline(
     is chosen when the pipeline is built (from the config's ``tuning:`` section) rather
     than by a ``dsl.If`` at run time: kfp.local cannot pick artifacts out of conditional
     branches (``dsl.OneOf``), and a run without tuning then pays for no extra step.
+
+    ``with_deploy`` (a ``serving:`` section) adds deploy after promote, in the branch of a
+    version that won the gate: it serves the version, or creates or updates the
+    ModelRollout towards it with ``rollout:``. It never runs for a version that lost.
+    Outside a Kubernetes pod it sends nothing and says so.
     """
     tune = tune_c.build(image_for("tune"))
     ingest = ingest_c.build(image_for("ingest"))
@@ -55,6 +85,7 @@ def build_training_pipeline(
     evaluate = evaluate_c.build(image_for("evaluate"))
     register = register_c.build(image_for("register"))
     promote = promote_c.build(image_for("promote"))
+    deploy = deploy_c.build(image_for("deploy")) if with_deploy else None
 
     def named(task: dsl.PipelineTask, component: str) -> dsl.PipelineTask:
         task.set_display_name(component)
@@ -132,7 +163,11 @@ def build_training_pipeline(
             "register",
         )
         with dsl.If(registered.output == GateDecision.PROMOTE.value, name="beats-champion"):
-            named(promote(config=config, run_id=trained.outputs["run_id"]), "promote")
+            promoted = named(promote(config=config, run_id=trained.outputs["run_id"]), "promote")
+            if deploy is not None:
+                deployed = named(deploy(config=config, model_version=promoted.output), "deploy")
+                # Its effect is in the cluster, not in its output: never a cache hit.
+                deployed.set_caching_options(False)
         return TrainingOutputs(run_id=trained.outputs["run_id"], decision=registered.output)
 
     return training_pipeline

@@ -2,11 +2,14 @@
 
 from pathlib import Path
 
+import pytest
 from kfp.components import load_component_from_file
 
 from kfops.config import load_config
 from kfops.registry.champion import GateDecision
 from kfops.runners.compile import COMPILED_DIR, compile_pipelines, stale_files
+
+TUNED = {"name": "max_depth", "type": "int", "feasible_space": {"min": "2", "max": "4"}}
 
 
 def test_compiled_yaml_is_current(repo):
@@ -45,3 +48,55 @@ def test_compiled_ir_loads_back_with_images_and_settings(repo, tmp_path: Path):
     assert "registry.example/kfops:1" in text
     assert cfg.cluster.tfdv_image in text
     assert "4Gi" in text or "4294967296" in text or "memoryLimit" in text
+
+
+def compiled(tmp_path: Path, **options: bool) -> dict:
+    import yaml
+    from kfp import compiler
+
+    from pipelines.training import build_training_pipeline
+
+    target = tmp_path / "pipeline.yaml"
+    pipeline = build_training_pipeline(lambda component: "example.org/kfops:1", **options)
+    compiler.Compiler().compile(pipeline, str(target))
+    return yaml.safe_load(target.read_text())
+
+
+@pytest.mark.parametrize("with_tuning", [False, True])
+def test_deploy_runs_only_in_the_winning_branch_when_configured(tmp_path: Path, with_tuning):
+    ir = compiled(tmp_path, with_tuning=with_tuning, with_deploy=True)
+    assert "deploy" not in ir["root"]["dag"]["tasks"]
+    branch = ir["components"]["comp-condition-1"]["dag"]["tasks"]
+    assert set(branch) == {"promote", "deploy"}
+    deploy = branch["deploy"]
+    assert deploy["dependentTasks"] == ["promote"]
+    assert deploy["inputs"]["parameters"]["model_version"]["taskOutputParameter"] == {
+        "outputParameterKey": "Output",
+        "producerTask": "promote",
+    }
+    assert deploy["cachingOptions"] == {}, "a deploy is never a cache hit"
+    condition = ir["root"]["dag"]["tasks"]["condition-1"]["triggerPolicy"]["condition"]
+    assert condition.endswith(f"== '{GateDecision.PROMOTE.value}'")
+    executor = ir["deploymentSpec"]["executors"]["exec-deploy"]["container"]
+    assert executor["image"] == "example.org/kfops:1"
+
+    without = compiled(tmp_path, with_tuning=with_tuning)
+    assert "comp-deploy" not in without["components"]
+    assert set(without["components"]["comp-condition-1"]["dag"]["tasks"]) == {"promote"}
+
+
+@pytest.mark.parametrize(
+    ("sections", "variant"),
+    [
+        ({}, "training"),
+        ({"tuning": {"parameters": [TUNED]}}, "training-tuned"),
+        ({"serving": {}}, "training-deploy"),
+        ({"serving": {}, "tuning": {"parameters": [TUNED]}}, "training-tuned-deploy"),
+    ],
+)
+def test_the_config_chooses_the_graph(sections: dict, variant: str):
+    from pipelines.training import VARIANTS, graph_options, variant_for
+
+    cfg = load_config(raw={"project": "p", "data": {"path": "d.csv", "target": "y"}, **sections})
+    assert variant_for(cfg) == variant
+    assert {k: v for k, v in graph_options(cfg).items() if v} == VARIANTS[variant]
