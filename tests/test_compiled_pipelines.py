@@ -20,8 +20,10 @@ def test_compiled_yaml_is_current(repo):
 def test_promote_runs_when_register_returns_the_gate_enum_value():
     import yaml
 
-    for name in ("training.yaml", "training-tuned.yaml"):
-        tasks = yaml.safe_load((COMPILED_DIR / name).read_text())["root"]["dag"]["tasks"]
+    from pipelines.training import VARIANTS
+
+    for name in VARIANTS:
+        tasks = yaml.safe_load((COMPILED_DIR / f"{name}.yaml").read_text())["root"]["dag"]["tasks"]
         condition = tasks["condition-1"]["triggerPolicy"]["condition"]
         assert condition == (
             "inputs.parameter_values['pipelinechannel--register-Output'] == "
@@ -100,3 +102,27 @@ def test_the_config_chooses_the_graph(sections: dict, variant: str):
     cfg = load_config(raw={"project": "p", "data": {"path": "d.csv", "target": "y"}, **sections})
     assert variant_for(cfg) == variant
     assert {k: v for k, v in graph_options(cfg).items() if v} == VARIANTS[variant]
+
+
+def test_every_graph_is_committed_and_current(repo, tmp_path: Path):
+    """Each of the four graphs, compiled from the bundled example as `kfops compile` does,
+    is the committed file (the deploy variants included)."""
+    from kfp import compiler
+
+    from kfops.cluster.task_settings import apply_task_settings, image_for
+    from pipelines.training import VARIANTS, build_training_pipeline
+
+    cfg = load_config(repo / "examples" / "churn" / "kfops.yaml")
+    for name, options in VARIANTS.items():
+        pipeline = build_training_pipeline(
+            lambda component: image_for(component, cfg.cluster),
+            lambda task, component: apply_task_settings(task, component, cfg.cluster),
+            **options,
+        )
+        fresh = tmp_path / f"{name}.yaml"
+        compiler.Compiler().compile(pipeline, str(fresh))
+        committed = COMPILED_DIR / fresh.name
+        assert committed.is_file() and committed.read_text() == fresh.read_text(), (
+            f"{committed} is stale: kfops compile --config examples/churn/kfops.yaml"
+        )
+        assert ("comp-deploy" in fresh.read_text()) == options.get("with_deploy", False)
