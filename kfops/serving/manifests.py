@@ -14,10 +14,12 @@ capabilities and the runtime's seccomp profile; /tmp is an emptyDir.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 from kfops.cluster.names import (
     DEPLOYMENT_MODE_ANNOTATION,
@@ -243,8 +245,10 @@ def model_rollout(
     step rolls out the version it has just trained. Traffic is always the InferenceService's
     (the local router does not exist in a cluster); the plan's VirtualService is kept.
     ``paused`` is sent only when the plan sets it, so a ``kubectl kfops rollout pause`` is not
-    undone by the next deploy. Raises ValueError (pydantic's) for a spec the CRD would refuse.
+    undone by the next deploy. Raises ValueError (pydantic's) for a spec the CRD would refuse,
+    and ConfigurationError when a Prometheus address is a loopback one (the local default).
     """
+    _check_cluster_prometheus(plan)
     fields = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
     fields.update(
         model=model_name,
@@ -283,3 +287,34 @@ def model_rollout(
         },
         "spec": spec,
     }
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_cluster_prometheus(plan: RolloutPlan) -> None:
+    """The operator measures from its own pod: a loopback Prometheus (``rollout:``'s default,
+    right for a laptop) would never answer, and every analysis would end in errors."""
+    for template in plan.analysis_templates:
+        for metric in template.metrics:
+            own = metric.provider.prometheus.address
+            where = (
+                f"rollout.analysisTemplates[{template.name}].metrics[{metric.name}]"
+                ".provider.prometheus.address"
+                if own
+                else "rollout.prometheus.address"
+            )
+            address = own or plan.prometheus.address
+            if _is_loopback(address):
+                raise ConfigurationError(
+                    f"{where}: {address} is a loopback address, which the rollout operator's "
+                    "pod cannot measure from; set the cluster's Prometheus, e.g. "
+                    "http://prometheus-operated.monitoring:9090"
+                )

@@ -18,7 +18,7 @@ import yaml
 
 from kfops.config import load_config
 from kfops.config.rollout import RolloutPlan
-from kfops.errors import ClusterError
+from kfops.errors import ClusterError, ConfigurationError
 from kfops.registry.versions import MODEL_SHA256_TAG
 from kfops.rollout.drivers import crd
 from kfops.steps.deploy import (
@@ -331,3 +331,31 @@ def _group_resource(path: str) -> tuple[str, str]:
     # /apis/GROUP/VERSION/namespaces/NS/PLURAL/NAME
     parts = path.split("/")
     return parts[2], parts[6]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"prometheus": None}, "rollout.prometheus.address"),
+        (
+            {"metric_address": "http://localhost:9090"},
+            "rollout.analysisTemplates[error-rate].metrics[error-rate].provider.prometheus.address",
+        ),
+    ],
+)
+def test_a_loopback_prometheus_is_refused_before_anything_is_sent(
+    registry: str, change: dict[str, Any], field: str
+) -> None:
+    cfg = config(registry)
+    plan = copy.deepcopy(PLAN)
+    if "prometheus" in change:
+        del plan["prometheus"]  # the local default, 127.0.0.1
+    else:
+        metric = plan["analysisTemplates"][0]["metrics"][0]
+        metric["provider"]["prometheus"]["address"] = change["metric_address"]
+    cfg = cfg.model_copy(update={"rollout": RolloutPlan.model_validate(plan)})
+    with recording(FakeCluster()) as api, pytest.raises(ConfigurationError) as caught:
+        run_deploy_version(cfg, "2", api.client())
+    assert caught.value.message.startswith(f"{field}: ")
+    assert "loopback" in caught.value.message
+    assert api.requests == []
