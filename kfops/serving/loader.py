@@ -50,6 +50,8 @@ class LoadedModel:
     verified: bool
     estimator: Any
     signature_inputs: list[dict[str, Any]] | None
+    created_at: float | None = None
+    """When the registry version was created (unix seconds); None for a plain URI."""
 
     @property
     def version(self) -> str:
@@ -69,8 +71,8 @@ def parse_model_uri(uri: str) -> ModelRef:
     return ModelRef(uri)
 
 
-def _resolve(ref: ModelRef, client) -> tuple[ModelRef, str | None]:
-    """The concrete version of a registry reference, and its recorded digest."""
+def _resolve(ref: ModelRef, client) -> tuple[ModelRef, str | None, float | None]:
+    """The concrete version of a registry reference, its recorded digest and creation time."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -84,7 +86,8 @@ def _resolve(ref: ModelRef, client) -> tuple[ModelRef, str | None]:
             "name, the alias or version, and MLFLOW_TRACKING_URI"
         ) from exc
     resolved = ModelRef(f"models:/{ref.name}/{mv.version}", ref.name, ref.alias, str(mv.version))
-    return resolved, mv.tags.get(MODEL_SHA256_TAG)
+    created = mv.creation_timestamp / 1000.0 if mv.creation_timestamp else None
+    return resolved, mv.tags.get(MODEL_SHA256_TAG), created
 
 
 def _expected_digest(
@@ -119,10 +122,10 @@ def load_model(
     from mlflow.exceptions import MlflowException
 
     ref = parse_model_uri(uri)
-    recorded = None
+    recorded = created = None
     if ref.in_registry:
         client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
-        ref, recorded = _resolve(ref, client)
+        ref, recorded, created = _resolve(ref, client)
     wanted = _expected_digest(ref, recorded, expected_sha256, allow_unverified)
     with tempfile.TemporaryDirectory(prefix="kfops-model-") as tmp:
         local = Path(ref.uri.removeprefix("file://"))
@@ -151,7 +154,7 @@ def load_model(
         if wanted is None:
             log.warning("serving %s unverified (sha256 %s)", ref.uri, actual)
         estimator, inputs = _unpickle(local, ref)
-    return LoadedModel(ref, actual, wanted is not None, estimator, inputs)
+    return LoadedModel(ref, actual, wanted is not None, estimator, inputs, created)
 
 
 def _unpickle(local: Path, ref: ModelRef) -> tuple[Any, list[dict[str, Any]] | None]:

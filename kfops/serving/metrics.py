@@ -28,6 +28,8 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from kfops.series import MODEL_VERSION_CREATED
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)
 CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
@@ -130,6 +132,12 @@ class ServingMetrics:
             (*ids, "feature", "value"),
             registry=r,
         )
+        self._created = Gauge(
+            MODEL_VERSION_CREATED.name,
+            MODEL_VERSION_CREATED.help,
+            MODEL_VERSION_CREATED.labels,
+            registry=r,
+        )
         self._info = Info(
             "kfops_serving_model", "The model version this server serves.", registry=r
         )
@@ -139,6 +147,10 @@ class ServingMetrics:
     def describe_model(self, **fields: str) -> None:
         """The info metric: ``kfops_serving_model_info{model=..., version=..., sha256=...} 1``."""
         self._info.info({**self._ids, **{k: str(v) for k, v in fields.items()}})
+
+    def version_created(self, timestamp_s: float) -> None:
+        """The served version's registration time, so an alert can tell a stale champion."""
+        self._created.labels(**self._ids).set(timestamp_s)
 
     def observe_request(self, protocol: str, status: int, seconds: float) -> None:
         self._child(self._requests, protocol=protocol, status=str(status)).inc()

@@ -98,6 +98,8 @@ def build_model(
         source=loaded.ref.uri, alias=loaded.ref.alias or "", sha256=loaded.sha256,
         verified=str(loaded.verified).lower(),
     )  # fmt: skip
+    if loaded.created_at is not None:
+        metrics.version_created(loaded.created_at)
     config = settings.inference_log
     sinks = _sinks(settings, default_log_dir, served)
     log = (
