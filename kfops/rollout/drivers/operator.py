@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from pydantic import ValidationError
 
 from kfops.cluster.names import (
@@ -36,10 +37,13 @@ from kfops.config.rollout import RolloutSpec
 from kfops.errors import ConfigurationError, KfopsError, config_error
 from kfops.rollout.drivers import controller
 from kfops.rollout.drivers.controller import World
-from kfops.rollout.engine.status import RolloutStatus
+from kfops.rollout.engine.status import RolloutPhase, RolloutStatus
+from kfops.series import ROLLOUT_CANARY_WEIGHT, ROLLOUT_PHASE, Series
 
 RECONCILE_SECONDS = float(os.environ.get("KFOPS_ROLLOUT_INTERVAL", "5"))
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+METRICS_PORT = int(os.environ.get("KFOPS_OPERATOR_METRICS_PORT", "8081"))
+"""Where the operator serves /metrics (0: not at all); the Deployment names it ``metrics``."""
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +144,33 @@ def reconcile_object(
     return update
 
 
+# -- metrics ---------------------------------------------------------------------------------------
+
+OPERATOR_REGISTRY = CollectorRegistry()
+
+
+def _gauge(series: Series) -> Gauge:
+    return Gauge(series.name, series.help, series.labels, registry=OPERATOR_REGISTRY)
+
+
+_PHASE, _WEIGHT = _gauge(ROLLOUT_PHASE), _gauge(ROLLOUT_CANARY_WEIGHT)
+
+
+def record_status(namespace: str, name: str, model: str, status: dict[str, Any]) -> None:
+    """The rollout's phase (one series per phase, 1 for the current one) and weight, so an
+    alert sees an aborted rollout and a dashboard its traffic."""
+    for phase in RolloutPhase:
+        current = 1.0 if status.get("phase") == phase.value else 0.0
+        _PHASE.labels(namespace, name, model, phase.value).set(current)
+    _WEIGHT.labels(namespace, name, model).set(float(status.get("canaryWeight") or 0))
+
+
+def forget_rollout(namespace: str, name: str) -> None:
+    """A deleted rollout's series go with it (an alert must not fire for it forever)."""
+    for gauge in (_PHASE, _WEIGHT):
+        gauge.remove_by_labels({"namespace": namespace, "rollout": name})
+
+
 # -- the cluster world -------------------------------------------------------------------------
 
 
@@ -232,6 +263,8 @@ if kopf is not None:
             prefix=ROLLOUT_GROUP
         )
         settings.posting.level = logging.INFO
+        if METRICS_PORT:
+            start_http_server(METRICS_PORT, registry=OPERATOR_REGISTRY)
 
     @kopf.timer(
         ROLLOUT_GROUP,
@@ -263,6 +296,7 @@ if kopf is not None:
             place_candidate=candidate_placer(world),
         )  # fmt: skip
         memo["synced"] = True
+        record_status(namespace, obj["metadata"]["name"], spec.model, update.status)
         patch.status.update(update.status)
         for key, value in update.annotations.items():
             patch.metadata.annotations[key] = value
@@ -270,3 +304,8 @@ if kopf is not None:
             kopf.info(body, reason="Rollout", message=event[:1000])
         for warning in update.warnings:
             kopf.warn(body, reason="Rollout", message=warning[:1000])
+
+    @kopf.on.delete(ROLLOUT_GROUP, ROLLOUT_VERSION, ROLLOUT_PLURAL, optional=True)
+    def deleted(body: kopf.Body, namespace: str, **_: Any) -> None:
+        """No finalizer (optional): the object goes at once; its metric series follow."""
+        forget_rollout(namespace, body["metadata"]["name"])
