@@ -14,6 +14,7 @@ from rich.console import Console
 
 from kfops.cli import cluster as cluster_cli
 from kfops.cli import data as data_cli
+from kfops.cli import monitoring as monitoring_cli
 from kfops.cli import rollout as rollout_cli
 from kfops.cli import serve as serve_cli
 from kfops.cli.common import console, err_console, print_json, resolve_config
@@ -53,6 +54,7 @@ cluster_cli.register(app)
 data_cli.register(app)
 serve_cli.register(app)
 rollout_cli.register(app)
+monitoring_cli.register(app)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="kfops.yaml (default: ./kfops.yaml).")
