@@ -3,7 +3,7 @@ SHELL := /bin/bash
 EXAMPLE := examples/churn/kfops.yaml
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: setup run test test-fast lint check-compiled compile benchmark
+.PHONY: setup run test test-fast lint check-compiled compile benchmark images
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,11 @@ lint: setup
 	.venv/bin/deptry .
 # The tests' imports: each declared (main or dev group); dev packages are theirs to use.
 	.venv/bin/deptry tests --exclude '\.venv' --ignore DEP002,DEP004
+
+# Both images, tagged as the compiled pipelines name them (`kfops images`); needs a Docker
+# engine (scripts/docker-engine.sh start) and, with no registry, debootstrap for the base.
+images: setup
+	bash scripts/images.sh
 
 compile: setup
 	.venv/bin/kfops compile --config $(EXAMPLE)

@@ -15,6 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Session fixtures shared across folders: the Docker engine and kfops' images.
+pytest_plugins = ["tests.support.docker_engine"]
+
 
 @pytest.fixture(scope="session")
 def repo() -> Path:

@@ -18,7 +18,7 @@ from kfops.cli import monitoring as monitoring_cli
 from kfops.cli import rollout as rollout_cli
 from kfops.cli import serve as serve_cli
 from kfops.cli.common import console, err_console, print_json, resolve_config
-from kfops.errors import exit_on_error
+from kfops.errors import ConfigurationError, exit_on_error
 from kfops.runners.progress import StepEvent, StepStatus
 
 app = typer.Typer(
@@ -100,6 +100,14 @@ def run(
     target: TargetOpt = None,
     set_: SetOpt = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step again.")] = False,
+    runner: Annotated[
+        str,
+        typer.Option(
+            "--runner",
+            help="subprocess: steps in this environment; docker: each step in the image "
+            "the compiled pipeline names (see 'kfops images').",
+        ),
+    ] = "subprocess",
     json_out: Annotated[
         bool, typer.Option("--json", help="Print only the summary, as JSON (progress to stderr).")
     ] = False,
@@ -107,9 +115,11 @@ def run(
     """Run the training pipeline on the embedded local runner."""
     from kfops.cli.summary import gather, render
     from kfops.runners.interrupts import RunInterrupted
-    from kfops.runners.local import run_pipeline_locally
+    from kfops.runners.local import RUNNERS, run_pipeline_locally
     from pipelines.training import PIPELINE_NAME, build_training_pipeline
 
+    if runner not in RUNNERS:
+        raise ConfigurationError(f"--runner: unknown runner '{runner}'; use {' or '.join(RUNNERS)}")
     cfg = resolve_config(config, data, target, set_)
     if no_cache:
         cfg.runtime.caching = False
@@ -119,7 +129,7 @@ def run(
     progress = Console(file=sys.stderr if json_out else sys.stdout, highlight=False)
     factory = partial(build_training_pipeline, with_tuning=cfg.tuning is not None)
     try:
-        result = run_pipeline_locally(cfg, factory, event_printer(progress))
+        result = run_pipeline_locally(cfg, factory, event_printer(progress), runner=runner)
     except RunInterrupted as stop:
         # One line, then the shell's status for a signal (130 for SIGINT, 143 for SIGTERM).
         sys.stderr.write(f"kfops: {stop.message}\n")
@@ -151,6 +161,30 @@ def ui(
     console.print(f"MLflow UI on http://127.0.0.1:{port} ({uri}); Ctrl-C stops it")
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command()
+@exit_on_error
+def images(
+    config: ConfigOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Show which image each component runs in (cluster: section); `make images` builds them."""
+    from kfops.cli.common import print_table
+    from kfops.cluster.images import image_plan
+
+    plan = image_plan(resolve_config(config))
+    if json_out:
+        print_json(plan.as_dict())
+        return
+    print_table("images", ["component", "image"], sorted(plan.components.items(), key=_order))
+
+
+def _order(item: tuple[str, str]) -> int:
+    from kfops.cluster.task_settings import COMPONENT_NAMES
+
+    name = item[0]
+    return COMPONENT_NAMES.index(name) if name in COMPONENT_NAMES else len(COMPONENT_NAMES)
 
 
 @app.command()
