@@ -134,29 +134,33 @@ def _join_new_threads(before: set[threading.Thread], timeout: float) -> None:
 class _Sweeper(threading.Thread):
     """After an interruption, stops any step the orchestrator still starts while it unwinds."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop: Callable[[], object]) -> None:
         super().__init__(name="kfops-interrupt-sweeper", daemon=True)
         self.done = threading.Event()
+        self.stop = stop
 
     def run(self) -> None:
         while not self.done.wait(SWEEP_EVERY_S):
-            stop_descendants()
+            self.stop()
 
 
 @contextlib.contextmanager
 def interruptible(
-    running_steps: Callable[[], tuple[str, ...]], interrupted: threading.Event
+    running_steps: Callable[[], tuple[str, ...]],
+    interrupted: threading.Event,
+    stop: Callable[[], object] = stop_descendants,
 ) -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM stop the steps and raise RunInterrupted.
 
     ``interrupted`` is set as soon as a signal came, before the steps are stopped.
-    ``running_steps`` names the steps running then, for the message. Only the main
-    thread can own signal handlers; elsewhere the block runs unguarded.
+    ``running_steps`` names the steps running then, for the message; ``stop`` stops them
+    (processes below this one by default; the docker runner adds its containers). Only
+    the main thread can own signal handlers; elsewhere the block runs unguarded.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    sweeper = _Sweeper()
+    sweeper = _Sweeper(stop)
     threads_before = set(threading.enumerate())
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -165,7 +169,7 @@ def interruptible(
             return
         interrupted.set()
         steps = running_steps()
-        stop_descendants()
+        stop()
         sweeper.start()
         raise RunInterrupted(signum, steps)
 
@@ -182,6 +186,6 @@ def interruptible(
             _join_new_threads(threads_before, JOIN_S)
             sweeper.done.set()
             sweeper.join()
-            stop_descendants()
+            stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
