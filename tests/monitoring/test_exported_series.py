@@ -3,6 +3,7 @@ and the operator's rollout phase and weight (aborted rollouts)."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -65,3 +66,21 @@ def test_the_operator_reports_each_rollouts_phase_and_weight() -> None:
     operator.forget_rollout("ml", "churn-v4")
     text = generate_latest(operator.OPERATOR_REGISTRY).decode()
     assert "churn-v4" not in text
+
+
+def test_the_operator_serves_its_metrics_over_http() -> None:
+    from kfops.rollout.drivers.local_stack import free_port
+
+    port = free_port()
+    server = operator.serve_metrics(port, "127.0.0.1")
+    try:
+        operator.record_status("ml", "churn-v6", "churn", {"phase": "Healthy", "canaryWeight": 100})
+        answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+        operator.forget_rollout("ml", "churn-v6")
+    assert answer.status_code == 200
+    found = samples(answer.text, ROLLOUT_PHASE.name)
+    key = (("model", "churn"), ("namespace", "ml"), ("phase", "Healthy"), ("rollout", "churn-v6"))
+    assert found[key] == 1.0

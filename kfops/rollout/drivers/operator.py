@@ -165,6 +165,12 @@ def record_status(namespace: str, name: str, model: str, status: dict[str, Any])
     _WEIGHT.labels(namespace, name, model).set(float(status.get("canaryWeight") or 0))
 
 
+def serve_metrics(port: int, addr: str = "0.0.0.0") -> Any:
+    """/metrics of :data:`OPERATOR_REGISTRY` in a daemon thread; returns the HTTP server."""
+    server, _ = start_http_server(port, addr=addr, registry=OPERATOR_REGISTRY)
+    return server
+
+
 def forget_rollout(namespace: str, name: str) -> None:
     """A deleted rollout's series go with it (an alert must not fire for it forever)."""
     for gauge in (_PHASE, _WEIGHT):
@@ -264,7 +270,7 @@ if kopf is not None:
         )
         settings.posting.level = logging.INFO
         if METRICS_PORT:
-            start_http_server(METRICS_PORT, registry=OPERATOR_REGISTRY)
+            serve_metrics(METRICS_PORT)
 
     @kopf.timer(
         ROLLOUT_GROUP,
