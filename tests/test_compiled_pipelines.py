@@ -40,8 +40,11 @@ def test_compiled_ir_loads_back_with_images_and_settings(repo, tmp_path: Path):
             "cluster.resources.train.memory_limit=4Gi",
         ],
     )
-    path, tuned = compile_pipelines(cfg, tmp_path)
+    written = {p.stem: p for p in compile_pipelines(cfg, tmp_path)}
+    path, tuned = written["training"], written["training-tuned"]
     assert "comp-tune" in tuned.read_text() and "comp-tune" not in path.read_text()
+    assert "comp-deploy" in written["training-tuned-deploy"].read_text()
+    assert "comp-deploy" not in tuned.read_text()
     component = load_component_from_file(str(path))
     assert component.name == "kfops-training"
     assert set(component.component_spec.inputs) == {"config", "data_config", "data_fingerprint"}

@@ -116,7 +116,7 @@ def run(
     from kfops.cli.summary import gather, render
     from kfops.runners.interrupts import RunInterrupted
     from kfops.runners.local import RUNNERS, run_pipeline_locally
-    from pipelines.training import PIPELINE_NAME, build_training_pipeline
+    from pipelines.training import PIPELINE_NAME, build_training_pipeline, graph_options
 
     if runner not in RUNNERS:
         raise ConfigurationError(f"--runner: unknown runner '{runner}'; use {' or '.join(RUNNERS)}")
@@ -127,7 +127,7 @@ def run(
     out.print(f"[bold]{PIPELINE_NAME}[/] for project [bold]{cfg.project}[/] on {cfg.data.path}")
     # Bound now: the run redirects sys.stdout to its log while the steps run.
     progress = Console(file=sys.stderr if json_out else sys.stdout, highlight=False)
-    factory = partial(build_training_pipeline, with_tuning=cfg.tuning is not None)
+    factory = partial(build_training_pipeline, **graph_options(cfg))
     try:
         result = run_pipeline_locally(cfg, factory, event_printer(progress), runner=runner)
     except RunInterrupted as stop:

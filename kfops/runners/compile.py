@@ -16,17 +16,16 @@ def pipeline_factories():
     """Name -> builder of every pipeline kfops ships."""
     from functools import partial
 
-    from pipelines.training import build_training_pipeline
+    from pipelines.training import VARIANTS, build_training_pipeline
 
-    return {
-        "training": build_training_pipeline,
-        "training-tuned": partial(build_training_pipeline, with_tuning=True),
-    }
+    return {name: partial(build_training_pipeline, **options) for name, options in VARIANTS.items()}
 
 
 def pipeline_name_for(cfg: KfopsConfig) -> str:
-    """The compiled pipeline a config runs: with a tune step when it has a tuning section."""
-    return "training-tuned" if cfg.tuning is not None else "training"
+    """The compiled pipeline a config runs: with tune (tuning:) and deploy (serving:) steps."""
+    from pipelines.training import variant_for
+
+    return variant_for(cfg)
 
 
 def compile_pipeline(cfg: KfopsConfig, name: str, out_dir: Path) -> Path:

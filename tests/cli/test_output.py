@@ -54,7 +54,12 @@ def test_compile_json(tmp_path: Path):
     result = invoke("compile", "-c", str(config), "-o", str(tmp_path / "out"), "--json")
     assert result.exit_code == 0, result.output
     written = json.loads(result.stdout)["files"]
-    assert sorted(Path(p).name for p in written) == ["training-tuned.yaml", "training.yaml"]
+    assert sorted(Path(p).name for p in written) == [
+        "training-deploy.yaml",
+        "training-tuned-deploy.yaml",
+        "training-tuned.yaml",
+        "training.yaml",
+    ]
     assert all(Path(p).is_file() for p in written)
     check = invoke("compile", "-c", str(config), "-o", str(tmp_path / "out"), "--check", "--json")
     assert check.exit_code == 0, check.output
