@@ -6,7 +6,6 @@ import gzip
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -17,23 +16,16 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
-from moto.server import ThreadedMotoServer
 
 from kfops.config import DataConfig, DataFormat
 from kfops.data.ingest import ingest, read_dataset
 from kfops.data.object_store import object_fingerprint
 from kfops.errors import DataError
 from kfops.runners.local import data_fingerprint
+from tests.support.s3 import S3Server, free_port, running_s3_server, use_s3_server
 
 BUCKET = "datasets"
-KEYS = ("testing", "testing")
 CHURN = Path(__file__).resolve().parents[1] / "fixtures" / "churn_small.csv"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def churn(rows: int = 40) -> pd.DataFrame:
@@ -51,53 +43,27 @@ def churn(rows: int = 40) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    """moto's S3 server on a free loopback port, once for the module; yields its endpoint."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=KEYS[0],
-        aws_secret_access_key=KEYS[1],
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    data = churn()
-    client.put_object(Bucket=BUCKET, Key="churn.csv", Body=data.to_csv(index=False).encode())
-    client.put_object(
-        Bucket=BUCKET, Key="churn.parquet", Body=data.to_parquet(index=False), ACL="public-read"
-    )
-    client.put_object(
-        Bucket=BUCKET, Key="gz/churn.csv.gz", Body=gzip.compress(data.to_csv(index=False).encode())
-    )
-    try:
-        yield endpoint
-    finally:
-        server.stop()
+    """moto's S3 server, once for the module, with the datasets; yields its endpoint."""
+    with running_s3_server() as server:
+        client = server.client()
+        client.create_bucket(Bucket=BUCKET)
+        data = churn()
+        client.put_object(Bucket=BUCKET, Key="churn.csv", Body=data.to_csv(index=False).encode())
+        client.put_object(
+            Bucket=BUCKET, Key="churn.parquet", Body=data.to_parquet(index=False), ACL="public-read"
+        )
+        client.put_object(
+            Bucket=BUCKET,
+            Key="gz/churn.csv.gz",
+            Body=gzip.compress(data.to_csv(index=False).encode()),
+        )
+        yield server.endpoint
 
 
 @pytest.fixture
 def aws_env(s3_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Standard AWS variables pointing at the server; nothing from this machine's setup."""
-    for name in (
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEYS[0])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", KEYS[1])
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no probe of 169.254.169.254
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # a refused connection fails at once
+    use_s3_server(S3Server(endpoint=s3_server), monkeypatch, tmp_path)
     return s3_server
 
 

@@ -165,29 +165,13 @@ def test_ingest_then_features_on_kfp_local(tmp_path):
 
 
 @pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch):
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """moto's S3 server on 127.0.0.1 and a free port, with the AWS variables pointing at it."""
-    import socket
+    from tests.support.s3 import running_s3_server, use_s3_server
 
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    try:
-        yield url
-    finally:
-        server.stop()
+    with running_s3_server() as server:
+        use_s3_server(server, monkeypatch, tmp_path)
+        yield server.endpoint
 
 
 def travelled_config(tmp_path: Path, repo: Path, state: Path) -> dict:
