@@ -17,7 +17,7 @@ from feast import FeatureStore, FeatureView
 from feast.infra.offline_stores.file_source import FileSource
 
 from kfops.features.feast_metrics import forget_feast_multiprocess_dir
-from kfops.features.store import feast_errors
+from kfops.features.store import feast_errors, source_data
 
 forget_feast_multiprocess_dir()
 
@@ -92,7 +92,13 @@ def _rows_written(store: FeatureStore, view: FeatureView, start: datetime, end: 
         return None
     path = FileSource.get_uri_for_file_path(store.config.repo_path, source.path)
     keys = [column.name for column in view.entity_columns]
-    stamps = pd.read_parquet(path, columns=[*keys, source.timestamp_field])
+    endpoint = source.file_options.s3_endpoint_override
+    options = (
+        {"client_kwargs": {"endpoint_url": endpoint}}
+        if endpoint and path.startswith("s3://")
+        else None
+    )
+    stamps = pd.read_parquet(path, columns=[*keys, source.timestamp_field], storage_options=options)
     times = pd.to_datetime(stamps[source.timestamp_field], utc=True)
     inside = stamps[(times >= start) & (times <= end)]
     return int(len(inside.drop_duplicates(keys)))
@@ -113,7 +119,7 @@ def materialize_to(
         started = time.perf_counter()
         with feast_errors(
             f"feature view '{view.name}': materialization to {cutoff.isoformat()} failed",
-            "check the view's source data and the online store",
+            f"check {source_data(view)} and the online store",
         ):
             store.materialize(start, cutoff, feature_views=[view.name])
         seconds = time.perf_counter() - started

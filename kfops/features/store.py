@@ -39,6 +39,13 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 REDIS_CONNECT_SECONDS = 2.0
 _REDIS_UNREACHABLE = {"ConnectionError", "TimeoutError", "BusyLoadingError"}
 _FEAST_TYPES = (Entity, DataSource, FeatureView, OnDemandFeatureView, FeatureService)
+# Errors of the clients that reach a registry or sources in object storage (s3://, gs://).
+_OBJECT_STORE_MODULES = ("botocore", "boto3", "aiobotocore", "s3fs", "gcsfs", "google")
+_OBJECT_STORE_FEAST_ERRORS = ("S3RegistryBucket", "GCSRegistryBucket")
+OBJECT_STORE_FIX = (
+    "check the bucket and the credentials and endpoint in the environment (AWS_ACCESS_KEY_ID, "
+    "AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for MinIO or another S3 server; Google ADC for gs://)"
+)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -51,7 +58,8 @@ def _first_line(exc: BaseException) -> str:
 def feast_errors(action: str, fix: str) -> Iterator[None]:
     """Turn a failure inside Feast into one FeaturesError line: what failed, why, the fix.
 
-    An unreachable Redis gets its own message, since the fix is the connection, not the data.
+    An unreachable Redis and a failing object store (the registry or sources in a bucket)
+    get their own messages, since the fix is the connection or the credentials, not the data.
     """
     try:
         yield
@@ -59,12 +67,24 @@ def feast_errors(action: str, fix: str) -> Iterator[None]:
         raise
     except Exception as exc:
         kind = type(exc)
+        if kind.__module__.startswith(_OBJECT_STORE_MODULES) or kind.__name__.startswith(
+            _OBJECT_STORE_FEAST_ERRORS
+        ):
+            raise FeaturesError(
+                f"{action}: object store failed ({_first_line(exc)}); {OBJECT_STORE_FIX}"
+            ) from exc
         if kind.__module__.startswith("redis") and kind.__name__ in _REDIS_UNREACHABLE:
             raise FeaturesError(
                 f"{action}: Redis online store unreachable ({_first_line(exc)}); start Redis "
                 "or fix KFOPS_FEAST_REDIS (host:port) in the store profile's environment"
             ) from exc
         raise FeaturesError(f"{action}: {_first_line(exc)}; {fix}") from exc
+
+
+def source_data(view: Any) -> str:
+    """How a message names a view's source data: with its path when it is a file source."""
+    path = getattr(getattr(view, "batch_source", None), "path", None)
+    return f"the view's source data ({path})" if path else "the view's source data"
 
 
 def _substitute(text: str, source: Path, variables: dict[str, str]) -> str:

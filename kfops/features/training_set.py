@@ -19,7 +19,7 @@ from feast.feature_view_projection import FeatureViewProjection
 from kfops.data.ingest import parse_timestamps
 from kfops.errors import DataError, FeaturesError
 from kfops.features.feast_metrics import forget_feast_multiprocess_dir
-from kfops.features.store import feast_errors
+from kfops.features.store import feast_errors, source_data
 
 forget_feast_multiprocess_dir()
 
@@ -114,9 +114,10 @@ def build_training_set(
         names = [f.name for f in projection.features]
         query = result[[*keys, _TIME]].drop_duplicates().rename(columns={_TIME: FEAST_TIME})
         refs = [f"{projection.name}:{name}" for name in names]
+        view = store.get_feature_view(projection.name, allow_registry_cache=True)
         with feast_errors(
             f"feature view '{projection.name}': historical retrieval failed",
-            "check the view's source data and the entity frame's key types",
+            f"check {source_data(view)} and the entity frame's key types",
         ):
             found = store.get_historical_features(entity_df=query, features=refs).to_df()
         found = found.rename(columns={FEAST_TIME: _TIME})[[*keys, _TIME, *names]]
