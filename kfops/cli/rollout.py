@@ -186,14 +186,39 @@ def _register_local(rollout_app: typer.Typer) -> None:
         keep_serving: Annotated[
             bool, typer.Option("--keep-serving", help="Leave servers up when it ends.")
         ] = False,
+        force: Annotated[
+            bool,
+            typer.Option("--force", help="Roll out a candidate the training gate did not pass."),
+        ] = False,
+        replay: Annotated[
+            Path | None,
+            typer.Option(
+                "--replay",
+                help="CSV or Parquet rows to send to the router while the rollout runs.",
+            ),
+        ] = None,
+        replay_repeats: Annotated[int, typer.Option(help="Times each --replay row is sent.")] = 1,
+        replay_rate: Annotated[float, typer.Option(help="--replay requests per second.")] = 10.0,
     ) -> None:
-        """Start a local rollout: serve both versions, route between them, run the analysis."""
+        """Start a local rollout: serve both versions, route between them, run the analysis.
+
+        Without flags it rolls the challenger out against the champion; a candidate the
+        training gate rejected is refused unless --force. It prints where to send requests;
+        --replay sends a dataset's rows (rows x --replay-repeats, at --replay-rate per second)
+        until they run out or the rollout ends.
+        """
         from kfops.rollout.drivers.local_rollout import start_local_rollout
+        from kfops.rollout.drivers.replay import ReplayPlan, load_rows
 
         cfg = resolve_config(config, overrides=set_)
+        plan = None
+        if replay is not None:
+            drop = [cfg.data.target, *cfg.data.drop_columns]
+            plan = ReplayPlan(load_rows(replay, drop), replay_repeats, replay_rate, str(replay))
         start_local_rollout(
             cfg, _config_path(config), set_, name=name, candidate=candidate, stable=stable, prometheus=prometheus,
-            interval=interval, keep_serving=keep_serving, on_event=_print_event,
+            interval=interval, keep_serving=keep_serving, on_event=_print_event, force=force,
+            replay=plan,
         )  # fmt: skip
 
     @rollout_app.command("run")

@@ -186,3 +186,40 @@ def test_kubectl_plugin_annotates_the_modelrollout(tmp_path: Path) -> None:
                              capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
         assert got.returncode == 0, got.stderr
         assert "Paused" in got.stdout and "setWeight 25" in got.stdout
+
+
+def test_start_refuses_a_challenger_the_gate_rejected(tmp_path: Path) -> None:
+    """One line naming the version and its decision, and nothing started or written."""
+    from mlflow import MlflowClient
+
+    from kfops.registry.champion import DECISION_TAG
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model("churn")
+    experiment = client.create_experiment("gate", artifact_location=(tmp_path / "a").as_uri())
+    for alias, decision in (("champion", "promote"), ("challenger", "keep")):
+        run = client.create_run(experiment)
+        version = client.create_model_version(
+            "churn", f"{run.info.artifact_uri}/m", run.info.run_id
+        )
+        client.set_model_version_tag("churn", version.version, DECISION_TAG, decision)
+        client.set_registered_model_alias("churn", alias, version.version)
+    config = tmp_path / "kfops.yaml"
+    config.write_text(yaml.safe_dump({
+        "project": "churn", "data": {"path": "unused.csv", "target": "churned"},
+        "runtime": {"root": str(tmp_path)}, "tracking": {"uri": uri},
+        "registry": {"model_name": "churn"},
+        "rollout": {"strategy": {"canary": {"steps": STEPS}}},
+    }))  # fmt: skip
+    code, out = kfops("rollout", "start", "-c", str(config))
+    assert code == RolloutError.exit_code, out
+    assert (
+        out.strip()
+        .replace("\n", " ")
+        .endswith(
+            "churn v2 is no candidate: its gate decision is keep, not promote; roll out a version "
+            "that passed the gate, or pass --force to try it anyway"
+        )
+    )
+    assert not LocalRolloutStore(tmp_path).exists("churn")

@@ -8,6 +8,7 @@ per-variant metrics through Prometheus, exactly as a user's AnalysisTemplate wou
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -444,3 +445,93 @@ def test_rollout_start_serves_routes_analyses_and_promotes(parts: Parts, tmp_pat
     MlflowAliases(parts.tracking_uri).apply(
         MoveAlias(MODEL_NAME, "champion", parts.versions["stable"])
     )
+
+
+@pytest.mark.parametrize("stage", [HEALTHY], indirect=True)
+def test_an_analysis_without_traffic_says_so(stage: Stage, parts: Parts) -> None:
+    """No request reached the router: Prometheus has no series, and the measurement says
+    'no traffic' with the router's URL instead of an index error (an Error, as in Argo)."""
+    quiet = {**metric("error-rate", ERROR_RATE, success="result[0] <= 0.05",
+                      failure="result[0] > 0.05", count=1, delay="1s"),
+             "consecutiveErrorLimit": 0}  # fmt: skip
+    plan = RolloutPlan.model_validate({
+        "strategy": {"canary": {"steps": [{"setWeight": 30}, {"analysis": {"templates": [
+            {"templateName": "quiet"}]}}]}},
+        "analysisTemplates": [{"name": "quiet", "metrics": [quiet]}],
+        "prometheus": {"address": stage.prometheus_url},
+        "traffic": {"routerUrl": stage.router_url},
+    })  # fmt: skip
+    spec = plan.resolve(MODEL_NAME, parts.versions["stable"], parts.versions[HEALTHY])
+    stage.store.save(RolloutRecord(name="r", spec=spec, status=RolloutStatus.initial(spec)))
+    record = drive(stage)
+    line = (
+        "no traffic: the query returned no samples for candidate; send requests to "
+        f"{stage.router_url}"
+    )
+    result = record.status.run("step-1").metric_results[0]
+    assert record.status.phase == RolloutPhase.DEGRADED
+    assert result.phase == AnalysisPhase.ERROR and result.measurements[-1].message == line
+    assert line in record.status.message
+    assert any(line in event for event in stage.events)
+
+
+def test_rollout_start_replays_a_dataset_and_that_traffic_decides(
+    parts: Parts, tmp_path: Path
+) -> None:
+    """`kfops rollout start --replay FILE` with no other client: it prints where to send
+    requests, replays the rows (bounded, with progress) and stops when the rollout ends;
+    the status keeps the gate decision it started from."""
+    import pandas as pd
+
+    rows = tmp_path / "rows.csv"
+    pd.DataFrame(feature_rows(4)).assign(churned=0).to_csv(rows, index=False)
+    config = tmp_path / "kfops.yaml"
+    config.write_text(yaml.safe_dump({
+        "project": "rollout-replay", "data": {"path": "unused.csv", "target": "churned"},
+        "runtime": {"root": str(tmp_path)}, "tracking": {"uri": parts.tracking_uri},
+        "registry": {"model_name": MODEL_NAME},
+        "serving": {"inference": "thread", "grace_period_seconds": 2},
+        "rollout": {"analysisTemplates": TEMPLATES[:1], "strategy": {"canary": {"steps": [
+            {"setWeight": 50}, {"analysis": {"templates": [{"templateName": "error-rate"}]}},
+        ]}}},
+    }))  # fmt: skip
+    kfops = str(Path(sys.executable).parent / "kfops")
+    argv = [kfops, "rollout", "start", "--config", str(config), "--interval", "0.5",
+            "--stable", parts.versions["stable"], "--candidate", parts.versions[HEALTHY],
+            "--replay", str(rows), "--replay-repeats", "250", "--replay-rate", "25"]  # fmt: skip
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "400"}
+    try:
+        start = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        output = start.stdout + start.stderr
+        print(output)  # the user's view, shown with pytest -s
+        assert start.returncode == 0, output
+        store = LocalRolloutStore(tmp_path)
+        record = store.load("rollout-replay")
+        router = record.processes["router"]["url"]
+        assert f"send requests to the router: POST {router}{PREDICT}" in output
+        assert f"curl -s -X POST {router}{PREDICT}" in output
+        assert f"replay: 4 rows x 250 from {rows} at 25/s (1000 requests" in output
+        assert "replay: 100/1000 requests sent, 100 ok, 0 failed" in output
+        # Bounded either way: stopped when the rollout ended, or done when the rows ran out.
+        assert "replay stopped with the rollout: " in output or "replay done: 1000/1000" in output
+        last = [
+            line
+            for line in output.splitlines()
+            if "replay stopped" in line or "replay done" in line
+        ]
+        assert last and last[-1].endswith(" ok, 0 failed")  # stopped before the servers were
+        assert "rollout complete" in output
+        assert record.status.phase == RolloutPhase.HEALTHY
+        analysis = record.status.run("step-1").metric_results[0]
+        assert analysis.successful == 3 and analysis.measurements[-1].value == [0.0]
+        assert (record.status.gate_decision, record.status.gate_forced) == ("promote", False)
+        shown = subprocess.run([kfops, "rollout", "get", "rollout-replay", "-c", str(config),
+                                "--json"], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        assert json.loads(shown.stdout)["status"]["gateDecision"] == "promote"
+        tree = subprocess.run([kfops, "rollout", "get", "rollout-replay", "-c", str(config)],
+                              capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        assert "gate decision on the candidate: promote" in tree.stdout
+    finally:
+        MlflowAliases(parts.tracking_uri).apply(
+            MoveAlias(MODEL_NAME, "champion", parts.versions["stable"])
+        )
