@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from kfops.config.drift import DriftConfig
 from kfops.config.rollout import RolloutPlan
 from kfops.config.sections import (
     ClusterConfig,
@@ -40,6 +41,7 @@ class KfopsConfig(Strict):
     tuning: TuningConfig | None = None
     serving: ServingConfig | None = None
     rollout: RolloutPlan | None = None
+    drift: DriftConfig | None = None
     base_dir: str | None = Field(
         None, description="Directory of the config file; set by the loader."
     )

@@ -1,0 +1,1 @@
+"""KFP component, see component.py."""
