@@ -87,6 +87,13 @@ def rollout_spec(obj: dict[str, Any]) -> RolloutSpec:
         raise config_error(exc, f"{ROLLOUT_KIND} {where or '?'}: spec") from exc
 
 
+def _gate_decision(world: World, spec: RolloutSpec) -> str | None:
+    """The training gate's decision on the candidate, when the alias backend can read it
+    (the MLflow one can), for the status of a rollout that starts."""
+    lookup = getattr(world.aliases, "gate_decision", None)
+    return lookup(spec.model, spec.candidate.version) if lookup is not None else None
+
+
 def reconcile_object(
     obj: dict[str, Any],
     world: World | Callable[[RolloutSpec], World],
@@ -103,12 +110,12 @@ def reconcile_object(
     spec = rollout_spec(obj)
     raw_status = copy.deepcopy(obj.get("status") or {})
     last_command = raw_status.get("lastCommand") or {}
+    the_world = world(spec) if callable(world) and not isinstance(world, World) else world
     status = (
         RolloutStatus.model_validate(raw_status)
         if raw_status.get("specFingerprint")
-        else RolloutStatus.initial(spec)
+        else RolloutStatus.initial(spec, gate_decision=_gate_decision(the_world, spec))
     )
-    the_world = world(spec) if callable(world) and not isinstance(world, World) else world
     update = ObjectUpdate(status={})
     request = _command((obj.get("metadata") or {}).get("annotations") or {})
     if request is not None:

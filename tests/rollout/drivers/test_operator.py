@@ -149,3 +149,25 @@ def test_the_operator_deployment_runs_this_module_with_what_it_needs() -> None:
     assert "-m kfops.rollout.drivers.operator" in command and "--standalone" in command
     env = {item["name"] for item in container["env"]}
     assert operator.TRACKING_ENV in env and "KFOPS_ROLLOUT_INTERVAL" in env
+
+
+def test_a_new_rollout_records_the_gate_decision_from_the_registry(tmp_path) -> None:
+    """With the MLflow alias backend (as in the cluster), the status of a rollout that starts
+    says which gate decision its candidate carries; a recording backend knows none."""
+    from mlflow import MlflowClient
+
+    from kfops.registry.champion import DECISION_TAG
+    from kfops.rollout.backends.aliases import MlflowAliases
+    from kfops.rollout.drivers.controller import World
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model("churn")
+    experiment = client.create_experiment("gate", artifact_location=(tmp_path / "a").as_uri())
+    for _ in range(2):
+        run = client.create_run(experiment)
+        client.create_model_version("churn", f"{run.info.artifact_uri}/m", run.info.run_id)
+    client.set_model_version_tag("churn", "2", DECISION_TAG, "promote")
+    w = World(Recorder(), MlflowAliases(uri), measure=lambda requests: [])
+    assert reconcile_object(obj(), w, now=100.0).status["gateDecision"] == "promote"
+    assert reconcile_object(obj(), world(), now=100.0).status["gateDecision"] is None
