@@ -240,3 +240,35 @@ def test_statistics_artifact_matches_the_train_step() -> None:
 
     assert STATISTICS_ARTIFACT == TRAIN_STATISTICS
     assert STATS_FILE.format(split="train") == TRAINING_STATS and TRAINING_SCHEMA == SCHEMA_COPY
+
+
+def test_gauges_are_pushed_to_the_gateway_grouped_by_model() -> None:
+    """A Pushgateway stand-in on 127.0.0.1 records the PUT of the text exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from kfops.drift.gauges import push
+    from tests.support.http_server import json_server
+
+    seen = []
+
+    def respond(request):
+        seen.append(request)
+        return 200, {}
+
+    with json_server(respond) as url:
+        push(sample_report(), url)
+    assert [(r.method, r.path) for r in seen] == [
+        ("PUT", f"/metrics/job/kfops-drift/model/{MODEL_NAME}")
+    ]
+    families = text_string_to_metric_families(seen[0].raw_body.decode())
+    values = {(s.name, s.labels["feature"]): s.value for f in families for s in f.samples}
+    assert values[("kfops_feature_drift_distance", "contract")] == 0.55
+
+
+def test_an_unreachable_gateway_is_one_line_naming_the_key() -> None:
+    from kfops.drift.gauges import push
+
+    with pytest.raises(
+        ConfigurationError, match=r"^drift.pushgateway http://127.0.0.1:9: push failed"
+    ):
+        push(sample_report(), "http://127.0.0.1:9")
