@@ -74,7 +74,7 @@ def _host(cfg: KfopsConfig, host: str | None) -> str:
 
 
 @contextmanager
-def _package(cfg: KfopsConfig) -> Iterator[str]:
+def compiled_package(cfg: KfopsConfig) -> Iterator[str]:
     """The compiled pipeline this config runs, in a temporary file."""
     from kfops.runners.compile import compile_pipeline, pipeline_name_for
 
@@ -82,7 +82,7 @@ def _package(cfg: KfopsConfig) -> Iterator[str]:
         yield str(compile_pipeline(cfg, pipeline_name_for(cfg), Path(tmp)))
 
 
-def _placement(cfg: KfopsConfig, host: str | None, experiment: str | None) -> dict[str, Any]:
+def run_placement(cfg: KfopsConfig, host: str | None, experiment: str | None) -> dict[str, Any]:
     """Where a run goes: KFP host, experiment, namespace and service account."""
     return {
         "host": _host(cfg, host),
@@ -149,9 +149,9 @@ def register(app: typer.Typer) -> None:
 
         cfg = resolve_config(config, overrides=set_)
         params = cluster_parameters(cfg)
-        placement = _placement(cfg, host, experiment)
+        placement = run_placement(cfg, host, experiment)
         name = run_name or f"{cfg.project}-training"
-        with _package(cfg) as package:
+        with compiled_package(cfg) as package:
             run_id = submit_run(package_path=package, run_name=name, params=params, **placement)
         if json_out:
             print_json({"run_id": run_id, "run_name": name, **_public(placement)})
@@ -178,9 +178,9 @@ def register(app: typer.Typer) -> None:
         cron = parse_cron(cron)
         cfg = resolve_config(config, overrides=set_)
         params = cluster_parameters(cfg)
-        placement = _placement(cfg, host, experiment)
+        placement = run_placement(cfg, host, experiment)
         job_name = name or f"{cfg.project}-training-schedule"
-        with _package(cfg) as package:
+        with compiled_package(cfg) as package:
             job_id = schedule_run(
                 package_path=package,
                 job_name=job_name,

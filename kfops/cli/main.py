@@ -17,6 +17,7 @@ from kfops.cli import data as data_cli
 from kfops.cli import monitoring as monitoring_cli
 from kfops.cli import rollout as rollout_cli
 from kfops.cli import serve as serve_cli
+from kfops.cli import webhook as webhook_cli
 from kfops.cli.common import console, err_console, print_json, resolve_config
 from kfops.errors import ConfigurationError, exit_on_error
 from kfops.runners.progress import StepEvent, StepStatus
@@ -55,6 +56,7 @@ data_cli.register(app)
 serve_cli.register(app)
 rollout_cli.register(app)
 monitoring_cli.register(app)
+webhook_cli.register(app)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="kfops.yaml (default: ./kfops.yaml).")

@@ -1,0 +1,1 @@
+"""Retraining on a signal: Alertmanager's drift alerts start one run, not one per alert."""
