@@ -6,7 +6,8 @@ the images and the Kubernetes task settings differ, and the local runner ignores
 """
 
 from collections.abc import Callable
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from kfp import dsl
 
@@ -59,6 +60,128 @@ def variant_for(cfg: KfopsConfig) -> str:
     return next(name for name, options in VARIANTS.items() if options == wanted)
 
 
+@dataclass(frozen=True)
+class TrainingSteps:
+    """The components of the train-and-gate graph, built for their images."""
+
+    ingest: Callable
+    features: Callable
+    validate: Callable
+    tune: Callable | None
+    train: Callable
+    evaluate: Callable
+    register: Callable
+    promote: Callable
+    deploy: Callable | None
+
+    @classmethod
+    def build(cls, image_for: ImageFor, with_tuning: bool, with_deploy: bool) -> "TrainingSteps":
+        return cls(
+            ingest=ingest_c.build(image_for("ingest")),
+            features=features_c.build(image_for("features")),
+            validate=validate_c.build(image_for("validate")),
+            tune=tune_c.build(image_for("tune")) if with_tuning else None,
+            train=train_c.build(image_for("train")),
+            evaluate=evaluate_c.build(image_for("evaluate")),
+            register=register_c.build(image_for("register")),
+            promote=promote_c.build(image_for("promote")),
+            deploy=deploy_c.build(image_for("deploy")) if with_deploy else None,
+        )
+
+
+def namer(task_settings: TaskSettings) -> Callable[[dsl.PipelineTask, str], dsl.PipelineTask]:
+    def named(task: dsl.PipelineTask, component: str) -> dsl.PipelineTask:
+        task.set_display_name(component)
+        task_settings(task, component)
+        return task
+
+    return named
+
+
+def train_and_gate(
+    steps: TrainingSteps,
+    named: Callable[[dsl.PipelineTask, str], dsl.PipelineTask],
+    config: Any,
+    data_config: Any,
+    data_fingerprint: Any,
+) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
+    """Add ingest ... promote (-> deploy) to the pipeline being defined; (train, register).
+
+    Shared by the training pipeline and the retraining pipeline, which runs it in the
+    branch of a drifted window: one definition of what a run does.
+    """
+    ingested = named(steps.ingest(config=data_config, data_fingerprint=data_fingerprint), "ingest")
+    # Always runs: without a features section it only passes the splits through (no
+    # Feast import). kfp.local cannot select artifacts from dsl.If branches (OneOf).
+    joined = named(
+        steps.features(
+            config=data_config,
+            train=ingested.outputs["train"],
+            test=ingested.outputs["test"],
+        ),
+        "features",
+    )
+    checked = named(
+        steps.validate(
+            config=data_config,
+            train=joined.outputs["train_set"],
+            test=joined.outputs["test_set"],
+        ),
+        "validate",
+    )
+    best_params: Any = {}
+    if steps.tune is not None:
+        tuned = named(
+            steps.tune(
+                config=config,
+                summary=ingested.outputs["Output"],
+                train=joined.outputs["train_set"],
+                pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            ),
+            "tune",
+        )
+        tuned.after(checked)
+        best_params = tuned.outputs["best_params"]
+    trained = named(
+        steps.train(
+            config=config,
+            summary=ingested.outputs["Output"],
+            train=joined.outputs["train_set"],
+            statistics=checked.outputs["report"],
+            pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            params_override=best_params,
+        ),
+        "train",
+    )
+    evaluated = named(
+        steps.evaluate(
+            config=config,
+            summary=ingested.outputs["Output"],
+            run_id=trained.outputs["run_id"],
+            model=trained.outputs["model"],
+            test=joined.outputs["test_set"],
+        ),
+        "evaluate",
+    )
+    registered = named(
+        steps.register(
+            config=config,
+            run_id=trained.outputs["run_id"],
+            model_uri=trained.outputs["model_uri"],
+            metric=evaluated.outputs["metric"],
+            score=evaluated.outputs["score"],
+        ),
+        "register",
+    )
+    with dsl.If(registered.output == GateDecision.PROMOTE.value, name="beats-champion"):
+        promoted = named(steps.promote(config=config, run_id=trained.outputs["run_id"]), "promote")
+        if steps.deploy is not None:
+            deployed = named(steps.deploy(config=config, model_version=promoted.output), "deploy")
+            # Its effect is in the cluster, not in its output: never a cache hit.
+            deployed.set_caching_options(False)
+    return trained, registered
+
+
 def build_training_pipeline(
     image_for: ImageFor,
     task_settings: TaskSettings = _no_settings,
@@ -77,20 +200,8 @@ def build_training_pipeline(
     ModelRollout towards it with ``rollout:``. It never runs for a version that lost.
     Outside a Kubernetes pod it sends nothing and says so.
     """
-    tune = tune_c.build(image_for("tune"))
-    ingest = ingest_c.build(image_for("ingest"))
-    features = features_c.build(image_for("features"))
-    validate = validate_c.build(image_for("validate"))
-    train = train_c.build(image_for("train"))
-    evaluate = evaluate_c.build(image_for("evaluate"))
-    register = register_c.build(image_for("register"))
-    promote = promote_c.build(image_for("promote"))
-    deploy = deploy_c.build(image_for("deploy")) if with_deploy else None
-
-    def named(task: dsl.PipelineTask, component: str) -> dsl.PipelineTask:
-        task.set_display_name(component)
-        task_settings(task, component)
-        return task
+    steps = TrainingSteps.build(image_for, with_tuning, with_deploy)
+    named = namer(task_settings)
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
@@ -99,75 +210,7 @@ def build_training_pipeline(
     def training_pipeline(
         config: dict, data_config: dict, data_fingerprint: str = ""
     ) -> TrainingOutputs:
-        ingested = named(ingest(config=data_config, data_fingerprint=data_fingerprint), "ingest")
-        # Always runs: without a features section it only passes the splits through (no
-        # Feast import). kfp.local cannot select artifacts from dsl.If branches (OneOf).
-        joined = named(
-            features(
-                config=data_config,
-                train=ingested.outputs["train"],
-                test=ingested.outputs["test"],
-            ),
-            "features",
-        )
-        checked = named(
-            validate(
-                config=data_config,
-                train=joined.outputs["train_set"],
-                test=joined.outputs["test_set"],
-            ),
-            "validate",
-        )
-        best_params: dict | dsl.PipelineParameterChannel = {}
-        if with_tuning:
-            tuned = named(
-                tune(
-                    config=config,
-                    summary=ingested.outputs["Output"],
-                    train=joined.outputs["train_set"],
-                    pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-                ),
-                "tune",
-            )
-            tuned.after(checked)
-            best_params = tuned.outputs["best_params"]
-        trained = named(
-            train(
-                config=config,
-                summary=ingested.outputs["Output"],
-                train=joined.outputs["train_set"],
-                statistics=checked.outputs["report"],
-                pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
-                params_override=best_params,
-            ),
-            "train",
-        )
-        evaluated = named(
-            evaluate(
-                config=config,
-                summary=ingested.outputs["Output"],
-                run_id=trained.outputs["run_id"],
-                model=trained.outputs["model"],
-                test=joined.outputs["test_set"],
-            ),
-            "evaluate",
-        )
-        registered = named(
-            register(
-                config=config,
-                run_id=trained.outputs["run_id"],
-                model_uri=trained.outputs["model_uri"],
-                metric=evaluated.outputs["metric"],
-                score=evaluated.outputs["score"],
-            ),
-            "register",
-        )
-        with dsl.If(registered.output == GateDecision.PROMOTE.value, name="beats-champion"):
-            promoted = named(promote(config=config, run_id=trained.outputs["run_id"]), "promote")
-            if deploy is not None:
-                deployed = named(deploy(config=config, model_version=promoted.output), "deploy")
-                # Its effect is in the cluster, not in its output: never a cache hit.
-                deployed.set_caching_options(False)
+        trained, registered = train_and_gate(steps, named, config, data_config, data_fingerprint)
         return TrainingOutputs(run_id=trained.outputs["run_id"], decision=registered.output)
 
     return training_pipeline
