@@ -35,6 +35,11 @@ log "main environment (.venv)"
 log "TFDV runtime (runtimes/tfdv/.venv)"
 "${UV[@]}" sync --frozen --quiet --python "$PYTHON" --directory runtimes/tfdv
 
+# checkov (the security scan of terraform/, manifests/ and the Dockerfiles in tests/infra)
+# pins packaging<24 and networkx<3, below the main environment's: its own lock too.
+log "checkov (runtimes/checkov/.venv)"
+"${UV[@]}" sync --frozen --quiet --python "$PYTHON" --directory runtimes/checkov
+
 # Debian packages, each started by the tests on 127.0.0.1 only: Redis (Feast online store),
 # wrk (load for benchmarks/serving.py), Prometheus and promtool (rollout analysis, alert
 # rule tests), Alertmanager (drift alerts), PostgreSQL (the MLflow server's backend store),
