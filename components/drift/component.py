@@ -13,10 +13,10 @@ from components import make_component
 
 def drift(
     config: dict,
-    model_uri: str,
-    since: str,
     report: Output[HTML],
     details: Output[Artifact],
+    model_uri: str = "",
+    since: str = "",
 ) -> NamedTuple("DriftOutputs", [("drifted", bool), ("summary", dict)]):  # noqa: UP014 (KFP reads it)
     import os
     import shutil

@@ -46,7 +46,7 @@ def parse_since(text: str, now: datetime) -> Window:
             f"--since {text!r}: neither a duration (30m, 24h, 7d) nor an ISO timestamp "
             "(2025-06-01T12:00:00Z)"
         ) from None
-    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    start = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
     if start >= now:
         raise ConfigurationError(f"--since {text!r} is not in the past; pass an earlier time")
     return Window(start, now)

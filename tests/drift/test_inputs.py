@@ -156,6 +156,9 @@ def test_since_is_a_duration_or_a_timestamp() -> None:
     assert parse_since("90m", now) == Window(now - timedelta(minutes=90), now)
     assert parse_since("2025-06-01T12:00:00Z", now).start == datetime(2025, 6, 1, 12, tzinfo=UTC)
     assert parse_since("2025-06-01T12:00", now).start.tzinfo == UTC
+    # The log's date folders are UTC days: an offset is turned into UTC, not kept.
+    assert parse_since("2025-06-02T01:00+02:00", now).start == datetime(2025, 6, 1, 23, tzinfo=UTC)
+    assert parse_since("2025-06-02T01:00+02:00", now).start.tzinfo == UTC
     assert parse_since("1d", now).before() == Window(
         now - timedelta(days=2), now - timedelta(days=1)
     )
@@ -231,6 +234,7 @@ def test_the_component_outputs_drifted_as_a_bool() -> None:
     assert spec.outputs["drifted"].type == "Boolean"
     assert set(spec.outputs) == {"drifted", "summary", "report", "details"}
     assert set(spec.inputs) == {"config", "model_uri", "since"}
+    assert spec.inputs["model_uri"].default == "" and spec.inputs["since"].default == ""
 
 
 def test_statistics_artifact_matches_the_train_step() -> None:
