@@ -27,13 +27,16 @@ else
   UV=("$PYTHON" -m uv)
 fi
 
+# Bytecode compiled at install: uv (unlike pip) does not, and with PYTHONDONTWRITEBYTECODE
+# set (as on this kind of machine) every step's interpreter would compile every module it
+# imports, every time. About 30 s once per environment; a few seconds when already done.
 log "main environment (.venv)"
-"${UV[@]}" sync --frozen --quiet --python "$PYTHON"
+"${UV[@]}" sync --frozen --quiet --compile-bytecode --python "$PYTHON"
 
 # TFDV 1.16 pins protobuf<5, numpy<2 and pandas<2; it cannot share the main environment
 # (see docs/architecture.md), so it gets its own interpreter, called as a subprocess.
 log "TFDV runtime (runtimes/tfdv/.venv)"
-"${UV[@]}" sync --frozen --quiet --python "$PYTHON" --directory runtimes/tfdv
+"${UV[@]}" sync --frozen --quiet --compile-bytecode --python "$PYTHON" --directory runtimes/tfdv
 
 # checkov (the security scan of terraform/, manifests/ and the Dockerfiles in tests/infra)
 # pins packaging<24 and networkx<3, below the main environment's: its own lock too.
