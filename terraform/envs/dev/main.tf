@@ -21,7 +21,7 @@ module "cluster" {
   }
   gpu_pool                  = null
   pipeline_service_accounts = ["kubeflow/pipeline-runner"]
-  serving_service_accounts  = ["kfops-dev/default"]
+  serving_service_accounts  = ["kubeflow/default"]
 }
 
 module "platform" {
@@ -35,6 +35,6 @@ module "platform" {
   pipeline_identity         = module.cluster.pipeline_identity
   serving_identity          = module.cluster.serving_identity
   pipeline_service_accounts = ["kubeflow/pipeline-runner"]
-  serving_service_accounts  = ["kfops-dev/default"]
+  serving_service_accounts  = ["kubeflow/default"]
   grafana_admin_password    = var.grafana_admin_password
 }

@@ -39,7 +39,7 @@ module "cluster" {
   }
   gpu_pool                  = var.gpu_pool
   pipeline_service_accounts = ["kubeflow/pipeline-runner"]
-  serving_service_accounts  = ["kfops/default"]
+  serving_service_accounts  = ["kubeflow/default"]
 }
 
 module "platform" {
@@ -53,7 +53,7 @@ module "platform" {
   pipeline_identity         = module.cluster.pipeline_identity
   serving_identity          = module.cluster.serving_identity
   pipeline_service_accounts = ["kubeflow/pipeline-runner"]
-  serving_service_accounts  = ["kfops/default"]
+  serving_service_accounts  = ["kubeflow/default"]
   grafana_admin_password    = var.grafana_admin_password
   prometheus_retention      = "30d"
 }

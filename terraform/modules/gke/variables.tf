@@ -197,7 +197,7 @@ variable "pipeline_service_accounts" {
 variable "serving_service_accounts" {
   description = "Kubernetes service accounts (namespace/name) of model servers (KServe's storage initializer): they only read the bucket."
   type        = list(string)
-  default     = ["kubeflow-user/default"]
+  default     = ["kubeflow/default"]
   validation {
     condition     = alltrue([for s in var.serving_service_accounts : can(regex("^[a-z0-9-]+/[a-z0-9-]+$", s))])
     error_message = "serving_service_accounts entries must be namespace/name."

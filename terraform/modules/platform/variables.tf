@@ -55,7 +55,7 @@ variable "pipeline_service_accounts" {
 variable "serving_service_accounts" {
   description = "Kubernetes service accounts (namespace/name) annotated with serving_identity."
   type        = list(string)
-  default     = ["kubeflow-user/default"]
+  default     = ["kubeflow/default"]
 }
 
 variable "versions" {
