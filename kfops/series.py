@@ -31,6 +31,12 @@ FEATURE_DRIFT_THRESHOLD = Series(
     FEATURE_DRIFT_DISTANCE.labels,
 )
 DRIFT_COMPARISONS = ("skew", "drift")
+MODEL_LIVE_METRIC = Series(
+    "kfops_model_live_metric",
+    "A served version's metric on the requests whose labels came back (kfops drift "
+    "--feedback), beside the score it was registered with (kind live or registered).",
+    ("model", "version", "metric", "kind"),
+)
 
 MODEL_VERSION_CREATED = Series(
     "kfops_model_version_created_timestamp_seconds",

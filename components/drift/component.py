@@ -1,7 +1,8 @@
 """drift: served traffic against training (skew) and the window before (drift).
 
-Outputs ``drifted`` (a bool a pipeline's ``dsl.If`` can branch on), ``summary`` (the
-step's struct: drifted features, model, version), the HTML page and the JSON report.
+Outputs ``drifted`` (a bool a pipeline's ``dsl.If`` can branch on), ``degraded`` (with
+``feedback``: a served version's live metric fell below its registered score), ``summary``
+(the step's struct: drifted features, model, version), the HTML page and the JSON report.
 """
 
 from typing import NamedTuple
@@ -17,7 +18,8 @@ def drift(
     details: Output[Artifact],
     model_uri: str = "",
     since: str = "",
-) -> NamedTuple("DriftOutputs", [("drifted", bool), ("summary", dict)]):  # noqa: UP014 (KFP reads it)
+    feedback: str = "",
+) -> NamedTuple("DriftOutputs", [("drifted", bool), ("degraded", bool), ("summary", dict)]):  # noqa: UP014 (KFP reads it)
     import os
     import shutil
     from collections import namedtuple
@@ -27,13 +29,15 @@ def drift(
 
     os.makedirs(details.path, exist_ok=True)
     with reported("drift"):
-        result = run_drift(config, details.path, model_uri=model_uri, since=since)
+        result = run_drift(
+            config, details.path, model_uri=model_uri, since=since, feedback=feedback
+        )
     shutil.copyfile(result.report_html, report.path)
     details.metadata.update(
         {"drifted": result.drifted, "model": result.model, "version": result.version}
     )
-    outputs = namedtuple("DriftOutputs", ["drifted", "summary"])
-    return outputs(result.drifted, result.to_dict())
+    outputs = namedtuple("DriftOutputs", ["drifted", "degraded", "summary"])
+    return outputs(result.drifted, result.degraded, result.to_dict())
 
 
 def build(image: str):

@@ -39,20 +39,38 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--out", help="Report folder (default drift.report_dir or <root>/drift)."),
         ] = None,
+        feedback: Annotated[
+            Path | None,
+            typer.Option(
+                "--feedback",
+                help="Labels that came back (CSV/Parquet: request_id, label[, row]): score "
+                "each served version's predictions against its registered score.",
+            ),
+        ] = None,
         json_output: Annotated[
             bool, typer.Option("--json", help="The report as JSON alone.")
         ] = False,
     ) -> None:
         """Compare logged requests with the serving version's training statistics and with the
-        previous window; exit 0 when no feature drifted, 20 when one did."""
+        previous window (and, with --feedback, score them against the labels); exit 0 when
+        nothing drifted, 20 when a feature drifted or a live metric degraded."""
         from kfops.config import config_to_dict
-        from kfops.drift.report import TABLE_COLUMNS, table_rows
+        from kfops.drift.report import (
+            PERFORMANCE_COLUMNS,
+            TABLE_COLUMNS,
+            performance_rows,
+            table_rows,
+        )
         from kfops.steps.drift import DRIFT_EXIT_CODE, default_out_dir, run_drift
 
         cfg = resolve_config(config, overrides=set_)
         out_dir = out or default_out_dir(cfg)
         result = run_drift(
-            config_to_dict(cfg), str(out_dir), model_uri=model or "", since=since or ""
+            config_to_dict(cfg),
+            str(out_dir),
+            model_uri=model or "",
+            since=since or "",
+            feedback=str(feedback) if feedback else "",
         )
         if json_output:
             print_json(result.report)
@@ -63,11 +81,20 @@ def register(app: typer.Typer) -> None:
                 table_rows(result.report["features"]),
                 right=("distance", "threshold"),
             )
+            if result.report["performance"]:
+                print_table(
+                    "live metric per served version",
+                    PERFORMANCE_COLUMNS,
+                    performance_rows(result.report["performance"]),
+                    right=("value", "registered", "drop", "rows"),
+                )
             for note in result.report.get("notes", []):
                 err_console.print(note)
             verdict = (
                 f"drifted: {', '.join(result.drifted_features)}" if result.drifted else "no drift"
             )
+            if result.degraded:
+                verdict += "; live metric degraded"
             console.print(f"{verdict}; report {result.report_html}")
-        if result.drifted:
+        if result.drifted or result.degraded:
             raise typer.Exit(DRIFT_EXIT_CODE)

@@ -33,6 +33,11 @@ class DriftConfig(Strict):
     features: dict[str, Threshold] = Field(
         default_factory=dict, description="Per-feature thresholds over the default."
     )
+    max_metric_drop: float = Field(
+        0.05,
+        ge=0.0,
+        description="With --feedback: how far the live metric may fall below the registered score.",
+    )
     window: str = Field("24h", description="Default --since: the window checked, e.g. 1h, 7d.")
     report_dir: str | None = Field(
         None, description="Where reports go; default <runtime.root>/drift."

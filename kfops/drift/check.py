@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kfops.config.drift import DriftConfig
+from kfops.drift.feedback import LiveMetric
 from kfops.drift.reference import Reference
 from kfops.drift.runtime import run_tfdv
 from kfops.drift.window import Window, feature_frame, logged_span, model_files, read_window
@@ -55,10 +56,16 @@ class DriftReport:
     facets_html: str = ""
     served_statistics: str = ""
     notes: tuple[str, ...] = field(default=())
+    performance: tuple[LiveMetric, ...] = ()
 
     @property
     def drifted(self) -> bool:
         return any(f.drifted for f in self.features)
+
+    @property
+    def degraded(self) -> bool:
+        """A served version's live metric fell further below its registered score than allowed."""
+        return any(p.degraded for p in self.performance)
 
     def drifted_features(self) -> list[str]:
         return sorted({f.name for f in self.features if f.drifted})
@@ -74,6 +81,8 @@ class DriftReport:
             "previous_window": {**self.previous_window.to_dict(), "rows": self.previous_rows},
             "not_logged": list(self.not_logged),
             "notes": list(self.notes),
+            "degraded": self.degraded,
+            "performance": [p.to_dict() for p in self.performance],
         }
 
 
@@ -115,13 +124,15 @@ class Windows:
     current: Path
     previous: Path | None
     logged: tuple[str, ...]
+    rows: Any = None  # the current window's logged rows, predictions included
 
 
 def read_windows(log_dir: Path, model: str, window: Window, work: Path) -> Windows:
     """Read both windows from the log (before any registry or TFDV work, so bad input fails
     fast); an empty current window is an error, an empty previous one is not."""
     files = model_files(log_dir, model)
-    current = feature_frame(read_window(files, window))
+    rows = read_window(files, window)
+    current = feature_frame(rows)
     if current.empty:
         raise _empty_window(log_dir, model, window, files)
     previous_window = window.before()
@@ -140,6 +151,7 @@ def read_windows(log_dir: Path, model: str, window: Window, work: Path) -> Windo
         work / "current.parquet",
         previous_path,
         tuple(current.columns),
+        rows,
     )
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from kfops.drift.check import DriftReport
 from kfops.errors import ConfigurationError, one_line
-from kfops.series import FEATURE_DRIFT_DISTANCE, FEATURE_DRIFT_THRESHOLD
+from kfops.series import FEATURE_DRIFT_DISTANCE, FEATURE_DRIFT_THRESHOLD, MODEL_LIVE_METRIC
 
 PUSH_JOB = "kfops-drift"
 
 
 def drift_registry(report: DriftReport):
-    """A fresh registry holding one distance and one threshold sample per feature and comparison."""
+    """A fresh registry: a distance and a threshold per feature and comparison, and with
+    feedback the live and registered metric per served version."""
     from prometheus_client import CollectorRegistry, Gauge
 
     registry = CollectorRegistry()
@@ -43,6 +44,17 @@ def drift_registry(report: DriftReport):
         }
         distance.labels(**labels).set(f.distance)
         threshold.labels(**labels).set(f.threshold)
+    if report.performance:
+        live = Gauge(
+            MODEL_LIVE_METRIC.name,
+            MODEL_LIVE_METRIC.help,
+            MODEL_LIVE_METRIC.labels,
+            registry=registry,
+        )
+        for p in report.performance:
+            labels = {"model": report.model, "version": p.version, "metric": p.metric}
+            live.labels(**labels, kind="live").set(p.value)
+            live.labels(**labels, kind="registered").set(p.registered)
     return registry
 
 

@@ -26,6 +26,7 @@ class Reference:
     run_id: str
     statistics: Path
     schema: Path | None
+    task: str = ""  # the training run's kfops.task tag: classification or regression
 
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -83,4 +84,5 @@ def fetch_reference(uri: str, into: Path) -> Reference:
                 found.run_id, f"{STATISTICS_ARTIFACT}/{TRAINING_SCHEMA}", str(into)
             )
         )
-    return Reference(name, str(found.version), found.run_id, local, schema)
+    task = client.get_run(found.run_id).data.tags.get("kfops.task", "")
+    return Reference(name, str(found.version), found.run_id, local, schema, task)

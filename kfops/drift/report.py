@@ -37,6 +37,40 @@ def table_rows(features: list[dict[str, Any]]) -> list[list[str]]:
     ]
 
 
+PERFORMANCE_COLUMNS = ("version", "metric", "value", "registered", "drop", "rows", "degraded")
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def performance_rows(performance: list[dict[str, Any]]) -> list[list[str]]:
+    """One printed row per served version, from the JSON report's ``performance``."""
+    return [
+        [
+            p["version"],
+            p["metric"],
+            _number(p["value"]),
+            _number(p["registered"]),
+            _number(p["drop"]),
+            str(p["rows"]),
+            "DEGRADED" if p["degraded"] else "ok",
+        ]
+        for p in performance
+    ]
+
+
+def _performance_table(report: DriftReport) -> str:
+    if not report.performance:
+        return ""
+    rows = performance_rows([p.to_dict() for p in report.performance])
+    head = "".join(f"<th>{c}</th>" for c in PERFORMANCE_COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f"<h2>Live metric per served version</h2><table><tr>{head}</tr>{body}</table>"
+
+
 def _chart(measures: list[FeatureDrift]) -> str:
     """Horizontal bars (0..1 scale, at least the threshold) with the threshold as a line."""
     top = max([1e-9] + [max(m.distance, m.threshold) for m in measures]) * 1.1
@@ -88,7 +122,7 @@ def render_html(report: DriftReport, facets_link: str | None) -> str:
         f"<p>window {report.window.start:%Y-%m-%d %H:%M:%S} to {report.window.end:%Y-%m-%d %H:%M:%S} "
         f"UTC: {report.rows} rows; previous window: {report.previous_rows} rows. Bars: measured "
         "distance (skew: against the training statistics; drift: against the previous window); "
-        f"dashed line: threshold.</p><ul>{notes}</ul>{link}{''.join(sections)}</body></html>"
+        f"dashed line: threshold.</p><ul>{notes}</ul>{link}{_performance_table(report)}{''.join(sections)}</body></html>"
     )
 
 

@@ -9,21 +9,26 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kfops.config import KfopsConfig, config_from_dict
 from kfops.config.drift import DriftConfig
 
+if TYPE_CHECKING:
+    from kfops.drift.check import DriftReport
+
 DRIFT_EXIT_CODE = 20
-"""``kfops drift``'s exit code when a feature drifted: apart from every error's code (1-11)."""
+"""``kfops drift``'s exit code when a feature drifted or, with feedback, a version's live
+metric degraded: apart from every error's code (1-11)."""
 
 
 @dataclass(frozen=True)
 class DriftResult:
     drifted: bool
+    degraded: bool
     drifted_features: tuple[str, ...]
     model: str
     version: str
@@ -34,6 +39,7 @@ class DriftResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "drifted": self.drifted,
+            "degraded": self.degraded,
             "drifted_features": list(self.drifted_features),
             "model": self.model,
             "version": self.version,
@@ -64,21 +70,52 @@ def _excluded(cfg: KfopsConfig) -> set[str]:
     return {n for n in names if n}
 
 
+def _with_performance(
+    cfg: KfopsConfig,
+    settings: DriftConfig,
+    report: DriftReport,
+    rows: Any,
+    labels: Any,
+    task: str,
+) -> DriftReport:
+    """The report with each served version's live metric; a note when no label matched."""
+    from kfops.drift.feedback import live_metrics
+    from kfops.metrics import DEFAULT_PROMOTION_METRIC
+    from kfops.registry.versions import version_score
+
+    metric = cfg.registry.promotion_metric or DEFAULT_PROMOTION_METRIC.get(task, "accuracy")
+    measured = live_metrics(
+        rows,
+        labels,
+        metric,
+        lambda version, name: version_score(report.model, version, name),
+        settings.max_metric_drop,
+    )
+    notes = report.notes
+    if not measured:
+        notes += ("feedback: no logged request of the window has a label; no live metric",)
+    return replace(report, performance=tuple(measured), notes=notes)
+
+
 def run_drift(
     config: dict[str, Any],
     out_dir: str,
     model_uri: str = "",
     since: str = "",
     now: datetime | None = None,
+    feedback: str = "",
 ) -> DriftResult:
     """Check the window ``since`` (default drift.window) of the model's logged requests.
 
     Writes drift.json, drift.html and TFDV's Facets page to ``out_dir``, then sets the
     gauges where drift.textfile / drift.pushgateway say. Drift is a result, not an error.
+    With ``feedback`` (a labels file) the window's predictions are also scored per served
+    version against the score each was registered with (concept drift).
     """
     import mlflow
 
     from kfops.drift.check import check_drift, read_windows
+    from kfops.drift.feedback import read_feedback
     from kfops.drift.gauges import push, write_textfile
     from kfops.drift.reference import fetch_reference, parse_model_uri
     from kfops.drift.report import write_reports
@@ -95,8 +132,11 @@ def run_drift(
     name, _, _ = parse_model_uri(uri)
     with tempfile.TemporaryDirectory(prefix="kfops-drift-") as tmp:
         windows = read_windows(inference_log_dir(cfg), name, window, Path(tmp) / "windows")
+        labels = read_feedback(Path(feedback)) if feedback else None
         reference = fetch_reference(uri, Path(tmp))
         report = check_drift(settings, windows, reference, out, _excluded(cfg))
+    if labels is not None:
+        report = _with_performance(cfg, settings, report, windows.rows, labels, reference.task)
     data, page = write_reports(report, out)
     if settings.textfile:
         write_textfile(report, _relative_to_config(cfg, settings.textfile))
@@ -104,6 +144,7 @@ def run_drift(
         push(report, settings.pushgateway)
     return DriftResult(
         drifted=report.drifted,
+        degraded=report.degraded,
         drifted_features=tuple(report.drifted_features()),
         model=report.model,
         version=report.version,

@@ -98,7 +98,7 @@ def shifted_rows() -> list[dict[str, Any]]:
 @pytest.fixture
 def serve_traffic(trained: Trained) -> Callable[[Path, list[dict[str, Any]]], None]:
     """Serve the champion with every request logged to ``log_dir``; send ``rows`` in batches
-    of 20; stopping the server writes what the log holds."""
+    of 20 with the request id ``req-<first row>``; stopping the server writes the log."""
     import mlflow
 
     from kfops.config import ServingConfig
@@ -119,7 +119,12 @@ def serve_traffic(trained: Trained) -> Callable[[Path, list[dict[str, Any]]], No
         with ServerThread(KfopsModelServer(port=0), model) as server:
             url = f"{server.url}/v1/models/{MODEL_NAME}:predict"
             for start in range(0, len(rows), 20):
-                answer = httpx.post(url, json={"instances": rows[start : start + 20]}, timeout=60)
+                answer = httpx.post(
+                    url,
+                    json={"instances": rows[start : start + 20]},
+                    headers={"x-request-id": f"req-{start}"},
+                    timeout=60,
+                )
                 assert answer.status_code == 200, answer.text
 
     return serve

@@ -232,9 +232,10 @@ def test_the_component_outputs_drifted_as_a_bool() -> None:
 
     spec = build("kfops:test").component_spec
     assert spec.outputs["drifted"].type == "Boolean"
-    assert set(spec.outputs) == {"drifted", "summary", "report", "details"}
-    assert set(spec.inputs) == {"config", "model_uri", "since"}
-    assert spec.inputs["model_uri"].default == "" and spec.inputs["since"].default == ""
+    assert spec.outputs["degraded"].type == "Boolean"
+    assert set(spec.outputs) == {"drifted", "degraded", "summary", "report", "details"}
+    assert set(spec.inputs) == {"config", "model_uri", "since", "feedback"}
+    assert all(spec.inputs[name].default == "" for name in ("model_uri", "since", "feedback"))
 
 
 def test_statistics_artifact_matches_the_train_step() -> None:

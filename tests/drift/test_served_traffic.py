@@ -163,3 +163,42 @@ def test_a_column_the_model_does_not_know_is_one_line(trained, tmp_path) -> None
     assert f"inference log {tmp_path / 'log'}: column 'feature.favourite_colour'" in lines[0]
     assert f"is not a feature of {MODEL_NAME} version {trained.version}" in lines[0]
     assert not (tmp_path / "out" / "drift.json").exists()
+
+
+def test_labels_that_came_back_score_the_served_version(trained, serve_traffic, tmp_path) -> None:
+    """Concept drift: the true churn labels keep the live ROC AUC; inverted ones degrade it."""
+    import pandas as pd
+
+    from kfops.steps.drift import run_drift
+    from tests.drift.conftest import CHURN_CSV
+
+    serve_traffic(tmp_path / "log", feature_rows())
+    truth = pd.read_csv(CHURN_CSV)["churned"]
+    feedback = pd.DataFrame(
+        {
+            "request_id": [f"req-{i // 20 * 20}" for i in range(len(truth))],
+            "row": [i % 20 for i in range(len(truth))],
+            "label": truth,
+        }
+    )
+    feedback.to_csv(tmp_path / "labels.csv", index=False)
+    feedback.assign(label=1 - truth).to_csv(tmp_path / "inverted.csv", index=False)
+    config = with_log(trained, tmp_path / "log")
+
+    kept = run_drift(
+        config, str(tmp_path / "kept"), since="1h", feedback=str(tmp_path / "labels.csv")
+    )
+    live = kept.report["performance"]
+    print("live metric, true labels", live)
+    assert [(p["version"], p["metric"], p["rows"]) for p in live] == [
+        (trained.version, "roc_auc", 300)
+    ]
+    assert live[0]["registered"] == 0.8 and not live[0]["degraded"] and not kept.degraded
+
+    inverted = run_drift(
+        config, str(tmp_path / "inverted"), since="1h", feedback=str(tmp_path / "inverted.csv")
+    )
+    live = inverted.report["performance"]
+    print("live metric, inverted labels", live)
+    assert inverted.degraded and live[0]["degraded"] and live[0]["value"] < 0.5
+    assert not inverted.drifted  # the inputs did not move: only the concept did
