@@ -89,6 +89,9 @@ def register(app: typer.Typer) -> None:
         set_: SetOpt = None,
         model: ModelOpt = None,
         port: Annotated[int | None, typer.Option(help="Port (default serving.port).")] = None,
+        grpc_port: Annotated[
+            int | None, typer.Option(help="V2 gRPC port (default serving.grpc_port: none).")
+        ] = None,
         host: Annotated[
             str, typer.Option(help="Address to bind; 0.0.0.0 only inside a container.")
         ] = "127.0.0.1",
@@ -127,11 +130,13 @@ def register(app: typer.Typer) -> None:
             port=settings.port if port is None else port,
             grace_period=settings.grace_period_seconds,
             max_body_bytes=settings.max_body_bytes,
+            grpc_port=settings.grpc_port if grpc_port is None else grpc_port,
         )
         check = "verified" if loaded.verified else "UNVERIFIED"
+        rpc = f" and gRPC {host}:{server.oip_grpc_port}" if server.oip_grpc_port is not None else ""
         console.print(
             f"serving {loaded.ref.uri} as '{served.name}' (version {loaded.version}, sha256 "
-            f"{loaded.sha256[:12]} {check}) on http://{host}:{server.http_port}; Ctrl-C drains and stops"
+            f"{loaded.sha256[:12]} {check}) on http://{host}:{server.http_port}{rpc}; Ctrl-C drains and stops"
         )
         server.start([served])
 

@@ -45,6 +45,9 @@ class ServingConfig(Strict):
     )
     variant: str = Field("champion", description="Label on metrics and logs: champion, canary...")
     port: int = Field(8080, ge=0, le=65535)
+    grpc_port: int | None = Field(
+        None, ge=0, le=65535, description="Open Inference Protocol gRPC port (KServe uses 8081)."
+    )
     max_batch_size: int = Field(32, ge=1, description="Rows per model call.")
     max_wait_ms: float = Field(25.0, ge=0.0, description="Longest a request waits for company.")
     inference: Literal["process", "thread"] = Field(

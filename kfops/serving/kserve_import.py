@@ -15,6 +15,8 @@ try:
     import kserve
     from kserve import InferInput, InferOutput, InferRequest, InferResponse, Model, ModelServer
     from kserve import errors as kserve_errors
+    from kserve.protocol.grpc import grpc_predict_v2_pb2 as oip_pb2
+    from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as oip_grpc
     from kserve.protocol.infer_type import RequestedOutput
     from kserve.protocol.rest.v1_endpoints import V1Endpoints
     from kserve.protocol.rest.v2_endpoints import V2Endpoints
@@ -33,4 +35,6 @@ __all__ = [
     "V2Endpoints",
     "kserve",
     "kserve_errors",
+    "oip_grpc",
+    "oip_pb2",
 ]

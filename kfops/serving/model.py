@@ -19,7 +19,7 @@ from kfops.serving.kserve_import import InferRequest, InferResponse, Model
 from kfops.serving.loader import LoadedModel
 from kfops.serving.metrics import ServingMetrics
 from kfops.serving.predictor import Predictor
-from kfops.serving.protocols import V1Codec, V2Codec, from_infer_request
+from kfops.serving.protocols import OutputTensor, V1Codec, V2Codec, from_infer_request
 from kfops.serving.signature import InputSchema, NanPolicy
 from kfops.serving.worker import InferencePool
 
@@ -43,6 +43,14 @@ class KfopsModel(Model):
         request = self.v2.decode(payload)
         wanted = self.v2.requested_outputs(payload)
         return self.v2.encode(await self.dataplane.infer(request), request.request_id, wanted)
+
+    async def infer_v2_tensors(self, payload: Any) -> tuple[dict[str, Any], list[OutputTensor]]:
+        """The response's header fields and its outputs as arrays (binary REST, gRPC)."""
+        request = self.v2.decode(payload)
+        wanted = self.v2.requested_outputs(payload)
+        prediction = await self.dataplane.infer(request)
+        header = self.v2.encode(prediction, request.request_id, set())
+        return header, self.v2.output_tensors(prediction, wanted)
 
     async def predict(
         self,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -148,19 +149,22 @@ class V2Codec:
         return [data[i * width : (i + 1) * width] for i in range(rows)]
 
     def encode(self, prediction: Prediction, request_id: str, wanted: set[str]) -> dict[str, Any]:
-        outputs = []
-        if PREDICT in wanted:
-            outputs.append(_output(PREDICT, prediction.labels))
-        if prediction.probabilities is not None and PREDICT_PROBA in wanted:
-            output = _output(PREDICT_PROBA, prediction.probabilities)
-            output["parameters"] = {"classes": json.dumps(prediction.classes)}
-            outputs.append(output)
         return {
             "model_name": prediction.model,
             "model_version": prediction.version,
             "id": request_id,
-            "outputs": outputs,
+            "outputs": [t.as_json() for t in self.output_tensors(prediction, wanted)],
         }
+
+    def output_tensors(self, prediction: Prediction, wanted: set[str]) -> list[OutputTensor]:
+        """The wanted outputs as arrays, for any encoding (JSON, binary, gRPC)."""
+        tensors = []
+        if PREDICT in wanted:
+            tensors.append(OutputTensor(PREDICT, prediction.labels))
+        if prediction.probabilities is not None and PREDICT_PROBA in wanted:
+            classes = {"classes": json.dumps(prediction.classes)}
+            tensors.append(OutputTensor(PREDICT_PROBA, prediction.probabilities, classes))
+        return tensors
 
     def input_metadata(self) -> list[dict[str, Any]]:
         return [
@@ -230,8 +234,27 @@ def _datatype(values: np.ndarray) -> str:
     return {"i": "INT64", "u": "UINT64", "f": "FP64", "b": "BOOL"}.get(values.dtype.kind, "BYTES")
 
 
-def _output(name: str, values: np.ndarray) -> dict[str, Any]:
-    datatype = _datatype(values)
-    flat = values.ravel()
-    data = flat.astype(str).tolist() if datatype == "BYTES" else flat.tolist()
-    return {"name": name, "shape": list(values.shape), "datatype": datatype, "data": data}
+@dataclass(frozen=True, slots=True)
+class OutputTensor:
+    """One response output: its values, and parameters such as a classifier's classes."""
+
+    name: str
+    values: np.ndarray
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def datatype(self) -> str:
+        return _datatype(self.values)
+
+    @property
+    def shape(self) -> list[int]:
+        return list(self.values.shape)
+
+    def as_json(self) -> dict[str, Any]:
+        flat = self.values.ravel()
+        datatype = self.datatype
+        data = flat.astype(str).tolist() if datatype == "BYTES" else flat.tolist()
+        output = {"name": self.name, "shape": self.shape, "datatype": datatype, "data": data}
+        if self.parameters:
+            output["parameters"] = dict(self.parameters)
+        return output
