@@ -38,6 +38,7 @@ from kfops.config.rollout import RolloutPlan, RolloutSpec
 from kfops.errors import ConfigurationError
 
 PORT = 8080
+GRPC_PORT = 8081  # KServe's gRPC port; named h2c (HTTP/2 cleartext) as KServe and Knative expect
 CONTAINER = "kserve-container"
 SERVING_ENV = "KFOPS_SERVING"  # the serving section as JSON, read by `kfops serve`
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$")
@@ -136,29 +137,49 @@ def _kfops_container(spec: DeploymentSpec, client: Any, security: Any) -> Any:
         http_get=client.V1HTTPGetAction(path="/v2/health/ready", port=PORT),
         period_seconds=10,
     )
+    args = [
+        "serve",
+        "--model",
+        f"models:/{spec.model_name}/{spec.model_version}",
+        "--sha256",
+        spec.sha256,
+        # The pod's network namespace is the boundary: bind all of its addresses.
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(PORT),
+    ]
     return client.V1Container(
         name=CONTAINER,
         image=spec.image,
         command=["kfops"],
-        # The pod's network namespace is the boundary: bind all of its addresses.
-        args=[
-            "serve",
-            "--model",
-            f"models:/{spec.model_name}/{spec.model_version}",
-            "--sha256",
-            spec.sha256,
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(PORT),
-        ],
+        args=args + (["--grpc-port", str(GRPC_PORT)] if settings.grpc_port is not None else []),
         env=[client.V1EnvVar(name=k, value=v) for k, v in env.items()],
-        ports=[client.V1ContainerPort(container_port=PORT, protocol="TCP")],
+        ports=_ports(client, settings),
         resources=_resources(client, settings),
         security_context=security,
         readiness_probe=probe,
         volume_mounts=[client.V1VolumeMount(name="tmp", mount_path="/tmp")],
     )
+
+
+def _ports(client: Any, settings: ServingConfig) -> list[Any]:
+    """REST alone, or REST and gRPC (``h2c``): KServe gives each its own Service port.
+
+    Knative routes one port per container, so gRPC beside REST needs RawDeployment.
+    """
+    if settings.grpc_port is None:
+        return [client.V1ContainerPort(container_port=PORT, protocol="TCP")]
+    if settings.deployment_mode != "RawDeployment":
+        raise ConfigurationError(
+            "serving.grpc_port needs serving.deployment_mode RawDeployment: Knative "
+            "(Serverless) routes a single port per container; set RawDeployment or unset "
+            "serving.grpc_port"
+        )
+    return [
+        client.V1ContainerPort(name="http1", container_port=PORT, protocol="TCP"),
+        client.V1ContainerPort(name="h2c", container_port=GRPC_PORT, protocol="TCP"),
+    ]
 
 
 def inference_service(spec: DeploymentSpec) -> dict[str, Any]:

@@ -30,6 +30,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "churn-serverless.yaml": {},
     "churn-rawdeployment.yaml": {
         "deployment_mode": "RawDeployment",
+        "grpc_port": 8081,
         "autoscaling": {"min_replicas": 2, "max_replicas": 6, "metric": "cpu", "target": 70},
     },
     "churn-sklearn-runtime.yaml": {
@@ -97,6 +98,25 @@ def test_a_restrictive_security_context() -> None:
     assert p["securityContext"]["runAsNonRoot"] is True
     assert p["automountServiceAccountToken"] is False
     assert p["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+
+
+def test_grpc_is_a_second_port_named_h2c_in_raw_deployment() -> None:
+    (container,) = predictor(inference_service(spec(**EXAMPLES["churn-rawdeployment.yaml"])))[
+        "containers"
+    ]
+    assert container["ports"] == [
+        {"containerPort": 8080, "name": "http1", "protocol": "TCP"},
+        {"containerPort": 8081, "name": "h2c", "protocol": "TCP"},
+    ]
+    assert container["args"][-2:] == ["--grpc-port", "8081"]
+    (plain,) = predictor(inference_service(spec()))["containers"]
+    assert plain["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert "--grpc-port" not in plain["args"]
+
+
+def test_grpc_in_serverless_mode_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="serving.grpc_port needs .*RawDeployment"):
+        inference_service(spec(grpc_port=8081))
 
 
 def test_raw_deployment_scales_on_cpu() -> None:
