@@ -309,3 +309,57 @@ def test_grpc_requests_are_counted_and_logged(oip_server, grpc_report) -> None:
             logged = frame[frame["request_id"] == "grpc-logged"]
         time.sleep(0.1)
     assert len(logged) == 2 and set(logged["protocol"]) == {"v2"}
+
+
+# ---- kfops serve --grpc-port: the process, on uvloop, drains both servers -------------
+
+
+@pytest.mark.slow
+def test_kfops_serve_grpc_port_option(registry, feature_rows, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    import yaml
+
+    from tests.support.prometheus import free_port
+
+    config = {
+        "project": "churn",
+        "data": {"path": "churn.csv", "target": "churned"},
+        "registry": {"model_name": MODEL_NAME},
+        "tracking": {"uri": registry.tracking_uri},
+    }
+    (tmp_path / "kfops.yaml").write_text(yaml.safe_dump(config))
+    port, grpc_port = free_port(), free_port()
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env.pop("KFOPS_SERVING", None)
+    command = [
+        str(Path(sys.executable).parent / "kfops"), "serve", "--config",
+        str(tmp_path / "kfops.yaml"), "--port", str(port), "--grpc-port", str(grpc_port),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1).is_success:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.25)
+        script = Path(__file__).with_name("triton_grpc_client.py")
+        done = subprocess.run(
+            [sys.executable, str(script), f"127.0.0.1:{grpc_port}", MODEL_NAME,
+             json.dumps(feature_rows)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["live_after"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = process.stdout.read()
+    assert f"and gRPC 127.0.0.1:{grpc_port}" in output, output
