@@ -19,7 +19,9 @@ def drift(
     model_uri: str = "",
     since: str = "",
     feedback: str = "",
-) -> NamedTuple("DriftOutputs", [("drifted", bool), ("degraded", bool), ("summary", dict)]):  # noqa: UP014 (KFP reads it)
+) -> NamedTuple(  # noqa: UP014 (KFP reads the functional form)
+    "DriftOutputs", [("drifted", bool), ("degraded", bool), ("summary", dict)]
+):
     import os
     import shutil
     from collections import namedtuple

@@ -1,4 +1,5 @@
-"""One drift check: a window of logged requests against training (skew) and the window before (drift)."""
+"""One drift check: a window of logged requests against training (skew) and the one before
+(drift)."""
 
 from __future__ import annotations
 

@@ -114,15 +114,21 @@ def render_html(report: DriftReport, facets_link: str | None) -> str:
         else ""
     )
     title = f"Drift of {html.escape(report.model)} version {html.escape(report.version)}"
+    span = f"{report.window.start:%Y-%m-%d %H:%M:%S} to {report.window.end:%Y-%m-%d %H:%M:%S}"
+    legend = (
+        f"window {span} UTC: {report.rows} rows; previous window: {report.previous_rows} rows. "
+        "Bars: measured distance (skew: against the training statistics; drift: against the "
+        "previous window); dashed line: threshold."
+    )
+    style = (
+        "body{font-family:sans-serif;margin:2em}"
+        "section{display:inline-block;margin:0 2em 1em 0;vertical-align:top}"
+    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}section{display:inline-block;"
-        "margin:0 2em 1em 0;vertical-align:top}</style></head><body>"
-        f"<h1>{title}</h1><p><b>{html.escape(verdict)}</b></p>"
-        f"<p>window {report.window.start:%Y-%m-%d %H:%M:%S} to {report.window.end:%Y-%m-%d %H:%M:%S} "
-        f"UTC: {report.rows} rows; previous window: {report.previous_rows} rows. Bars: measured "
-        "distance (skew: against the training statistics; drift: against the previous window); "
-        f"dashed line: threshold.</p><ul>{notes}</ul>{link}{_performance_table(report)}{''.join(sections)}</body></html>"
+        f"<style>{style}</style></head><body><h1>{title}</h1>"
+        f"<p><b>{html.escape(verdict)}</b></p><p>{legend}</p><ul>{notes}</ul>{link}"
+        f"{_performance_table(report)}{''.join(sections)}</body></html>"
     )
 
 
