@@ -49,16 +49,20 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _lua_script(body: dict[str, Any], headers: dict[str, str] | None) -> str:
-    lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
+def _lua_script(body: dict[str, Any] | bytes, headers: dict[str, str] | None) -> str:
+    """JSON, or raw bytes (``application/octet-stream``, as Lua's 3-digit byte escapes)."""
+    raw = isinstance(body, bytes)
+    media = "application/octet-stream" if raw else "application/json"
+    lines = ['wrk.method = "POST"', f'wrk.headers["Content-Type"] = "{media}"']
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items()]
-    lines.append(f"wrk.body = {json.dumps(json.dumps(body))}")
+    text = '"' + "".join(f"\\{b:03d}" for b in body) + '"' if raw else json.dumps(json.dumps(body))
+    lines.append(f"wrk.body = {text}")
     return "\n".join(lines) + "\n"
 
 
 def wrk(
     url: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | bytes,
     concurrency: int,
     seconds: float,
     headers: dict[str, str] | None = None,
@@ -130,7 +134,7 @@ def timed_threads(call: Callable[[], bool], concurrency: int, seconds: float) ->
 
 def thread_load(
     url: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | bytes,
     concurrency: int,
     seconds: float,
     headers: dict[str, str] | None = None,
@@ -145,7 +149,8 @@ def thread_load(
         if not hasattr(local, "client"):
             local.client = httpx.Client(timeout=10, headers=headers)
             clients.append(local.client)
-        return local.client.post(url, json=body).status_code == 200
+        payload = {"content": body} if isinstance(body, bytes) else {"json": body}
+        return local.client.post(url, **payload).status_code == 200
 
     try:
         return timed_threads(call, concurrency, seconds)
@@ -156,7 +161,7 @@ def thread_load(
 
 def http_load(
     url: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | bytes,
     concurrency: int,
     seconds: float,
     headers: dict[str, str] | None = None,

@@ -5,7 +5,10 @@
 (a) bare ``predict`` of one row in a loop (in this process; at concurrency 32, 32 threads);
 (a') the same row through the tree-by-tree forest path the server uses (c=1);
 (b) a plain ``kserve.Model`` on kserve's stock ModelServer, no batching;
-(c) the kfops server (``kfops serve``): V1, and V2 as an extra row;
+(c) the kfops server (``kfops serve``): V1, and as extra rows V2 JSON, V2 with the binary
+    tensor extension (as Triton's client sends it) and V2 over gRPC (raw tensors); the gRPC
+    row's load is a bounded Python loop of blocking calls ("[py]"), since no gRPC load
+    generator is installed, so it measures that client too;
 (d) MLServer 1.7.1 with mlserver-sklearn and adaptive batching (32 rows, 5 ms), from its
     own virtualenv (``uv sync --frozen --directory runtimes/mlserver``).
 
@@ -151,12 +154,72 @@ def mlserver_folder(folder: Path, port: int) -> Path:
     return root
 
 
-def v2_body(row: dict[str, Any], pandas: bool = False) -> dict[str, Any]:
-    def datatype(value: Any) -> str:
-        return (
-            "INT64" if isinstance(value, int) else "FP64" if isinstance(value, float) else "BYTES"
-        )
+def datatype(value: Any) -> str:
+    return "INT64" if isinstance(value, int) else "FP64" if isinstance(value, float) else "BYTES"
 
+
+def v2_binary(row: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """The row as Triton's client sends it: JSON header, raw tensors, binary outputs."""
+    import numpy as np
+
+    from kfops.serving import tensors
+
+    inputs, buffers = [], []
+    for name, value in row.items():
+        kind = datatype(value)
+        raw = tensors.encode(kind, np.array([value], dtype=object if kind == "BYTES" else None))
+        inputs.append({"name": name, "shape": [1], "datatype": kind,
+                       "parameters": {"binary_data_size": len(raw)}})  # fmt: skip
+        buffers.append(raw)
+    header = json.dumps({"inputs": inputs, "parameters": {"binary_data_output": True}}).encode()
+    return header + b"".join(buffers), {"Inference-Header-Content-Length": str(len(header))}
+
+
+def grpc_request(row: dict[str, Any]) -> Any:
+    """A ModelInferRequest with raw_input_contents, as Triton's gRPC client builds it."""
+    import numpy as np
+
+    from kfops.serving import tensors
+    from kfops.serving.kserve_import import oip_pb2
+
+    request = oip_pb2.ModelInferRequest(model_name=MODEL)
+    for name, value in row.items():
+        kind = datatype(value)
+        request.inputs.add(name=name, datatype=kind, shape=[1])
+        raw = tensors.encode(kind, np.array([value], dtype=object if kind == "BYTES" else None))
+        request.raw_input_contents.append(raw)
+    return request
+
+
+def grpc_load(target: str, request: Any, concurrency: int, seconds: float) -> Result:
+    """A bounded Python loop of ModelInfer calls (no gRPC load generator installed here)."""
+    import grpc
+
+    from kfops.serving.kserve_import import oip_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        stub = oip_grpc.GRPCInferenceServiceStub(channel)
+
+        def call() -> bool:
+            try:
+                stub.ModelInfer(request, timeout=10)
+            except grpc.RpcError:
+                return False
+            return True
+
+        return timed_threads(call, concurrency, seconds)
+
+
+def measure_grpc(name: str, target: str, request: Any, seconds: float, results: dict) -> None:
+    grpc_load(target, request, 8, min(2.0, seconds))  # warm-up (and a check: errors fail below)
+    for concurrency in CONCURRENCY:
+        results[(name, concurrency)] = result = grpc_load(target, request, concurrency, seconds)
+        print(f"  {name} c={concurrency}: {result}", flush=True)
+        if result.errors:
+            raise SystemExit(f"benchmark: {name} failed {result.errors} calls")
+
+
+def v2_body(row: dict[str, Any], pandas: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "inputs": [
             {"name": k, "shape": [1], "datatype": datatype(v), "data": [v]} for k, v in row.items()
@@ -170,21 +233,31 @@ def v2_body(row: dict[str, Any], pandas: bool = False) -> dict[str, Any]:
 # -- the run -----------------------------------------------------------------------------------
 
 
-def check_answer(url: str, body: dict[str, Any], name: str) -> None:
+def check_answer(
+    url: str, body: dict[str, Any] | bytes, name: str, headers: dict[str, str] | None = None
+) -> None:
     import httpx
 
-    response = httpx.post(url, json=body, timeout=30)
+    payload = {"content": body} if isinstance(body, bytes) else {"json": body}
+    response = httpx.post(url, **payload, headers=headers, timeout=30)
     if response.status_code != 200:
         raise SystemExit(
             f"benchmark: {name} answered {response.status_code}: {response.text[:500]}"
         )
 
 
-def measure(name: str, url: str, body: dict[str, Any], seconds: float, results: dict) -> None:
-    check_answer(url, body, name)
-    http_load(url, body, 8, min(2.0, seconds))  # warm-up
+def measure(
+    name: str,
+    url: str,
+    body: dict[str, Any] | bytes,
+    seconds: float,
+    results: dict,
+    headers: dict[str, str] | None = None,
+) -> None:
+    check_answer(url, body, name, headers)
+    http_load(url, body, 8, min(2.0, seconds), headers)  # warm-up
     for concurrency in CONCURRENCY:
-        results[(name, concurrency)] = http_load(url, body, concurrency, seconds)
+        results[(name, concurrency)] = http_load(url, body, concurrency, seconds, headers)
         print(f"  {name} c={concurrency}: {results[(name, concurrency)]}", flush=True)
 
 
@@ -254,9 +327,10 @@ def run(seconds: float, skip_mlserver: bool) -> dict[tuple[str, int], Result]:
                 results,
             )
 
-        port = free_port()
+        port, grpc_port = free_port(), free_port()
         kfops = [str(Path(sys.executable).parent / "kfops"), "serve", "--model", str(model["mlflow_dir"]),
-                 "--sha256", model["sha256"], "--port", str(port), "--name", MODEL]  # fmt: skip
+                 "--sha256", model["sha256"], "--port", str(port), "--name", MODEL,
+                 "--grpc-port", str(grpc_port)]  # fmt: skip
         env = {"KFOPS_SERVING": json.dumps({})}  # the shipped defaults
         with Server(
             "(c) kfops", kfops, f"http://127.0.0.1:{port}/v2/health/ready", env=env, cwd=folder
@@ -266,7 +340,12 @@ def run(seconds: float, skip_mlserver: bool) -> dict[tuple[str, int], Result]:
             measure(
                 "(c) kfops V2", f"{base}/v2/models/{MODEL}/infer", v2_body(row), seconds, results
             )
-            print(f"  (c) mean requests per model call over both runs: {mean_batch(base):.1f}")
+            body, headers = v2_binary(row)
+            infer = f"{base}/v2/models/{MODEL}/infer"
+            measure("(c) kfops V2 binary", infer, body, seconds, results, headers)
+            target = f"127.0.0.1:{grpc_port}"
+            measure_grpc("(c) kfops gRPC [py]", target, grpc_request(row), seconds, results)
+            print(f"  (c) mean requests per model call over all runs: {mean_batch(base):.1f}")
             paired(bare, f"{base}/v1/models/{MODEL}:predict", v1, seconds, results)
 
         if skip_mlserver:
