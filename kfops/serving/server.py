@@ -111,7 +111,22 @@ class KfopsModelServer(ModelServer):
             return JSONResponse(await target.infer_v1(payload, request_id))
 
         async def infer(request: Request, model_name: str = served) -> Response:
+            return await answer(self._ready(model_name), request)
+
+        async def infer_version(
+            request: Request, model_name: str = served, model_version: str = FastAPIPath()
+        ) -> Response:
+            """Triton's clients call this route when given a model version."""
             target = self._ready(model_name)
+            if model_version != target.dataplane.version:
+                raise kserve_errors.ModelNotFound(
+                    f"{model_name} version {model_version} (this server has version "
+                    f"{target.dataplane.version})"
+                )
+            return await answer(target, request)
+
+        async def answer(target: KfopsModel, request: Request) -> Response:
+            """JSON or the binary extension in; JSON, or binary outputs when asked, out."""
             body = await request.body()
             header_length = request.headers.get(binary.HEADER)
             if header_length is None:
@@ -150,6 +165,11 @@ class KfopsModelServer(ModelServer):
         route(
             "/v2/models/{model_name}/infer", infer, methods=["POST"], response_model=None,
             responses=responses, openapi_extra=v2_request_body(model),
+        )  # fmt: skip
+        route(
+            "/v2/models/{model_name}/versions/{model_version}/infer", infer_version,
+            methods=["POST"], response_model=None, responses=responses,
+            openapi_extra=v2_request_body(model),
         )  # fmt: skip
         for kind in HANDLED:
             app.add_exception_handler(kind, error_response)

@@ -145,6 +145,10 @@ def test_rest_bad_tensors_are_4xx_naming_the_input(rest, loaded, feature_rows, b
 
     error = refused(lambda: rest.infer("no-such-model", http_inputs(rows, binary)))
     assert error.status() == "404"
+    error = refused(lambda: rest.infer(MODEL_NAME, http_inputs(rows, binary), model_version="999"))
+    assert error.status() == "404" and "999" in error.message()
+    served = rest.infer(MODEL_NAME, http_inputs(rows, binary), model_version=loaded.version)
+    assert served.get_response()["model_version"] == loaded.version
     labels, _ = expected(loaded, rows)
     assert rest.infer(MODEL_NAME, http_inputs(rows, binary)).as_numpy("predict").tolist() == (
         labels.tolist()
