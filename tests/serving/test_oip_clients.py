@@ -102,6 +102,23 @@ def test_rest_infer_gives_the_models_predictions(rest, loaded, feature_rows, bin
     assert json.loads(response["outputs"][1]["parameters"]["classes"]) == [0, 1]
 
 
+def test_rest_binary_narrow_integer_types(rest, loaded, feature_rows) -> None:
+    """INT32 and UINT16 columns: raw layouts other than 8 bytes reach the model as integers."""
+    labels, _ = expected(loaded, feature_rows)
+    inputs = []
+    for number, (name, datatype, values) in enumerate(columns(feature_rows)):
+        if datatype == "INT64":
+            datatype, values = (
+                ("INT32", values.astype(np.int32))
+                if number % 2
+                else ("UINT16", values.astype(np.uint16))
+            )
+        tensor = thttp.InferInput(name, [len(feature_rows)], datatype)
+        tensor.set_data_from_numpy(values, binary_data=True)
+        inputs.append(tensor)
+    assert rest.infer(MODEL_NAME, inputs).as_numpy("predict").tolist() == labels.tolist()
+
+
 def test_rest_outputs_as_asked_json_or_binary(rest, loaded, feature_rows) -> None:
     labels, _ = expected(loaded, feature_rows)
     outputs = [thttp.InferRequestedOutput("predict", binary_data=False)]
