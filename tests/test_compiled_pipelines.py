@@ -129,3 +129,27 @@ def test_every_graph_is_committed_and_current(repo, tmp_path: Path):
             f"{committed} is stale: kfops compile --config examples/churn/kfops.yaml"
         )
         assert ("comp-deploy" in fresh.read_text()) == options.get("with_deploy", False)
+
+
+def test_retraining_trains_only_in_the_drifted_branch(tmp_path: Path) -> None:
+    import yaml
+    from kfp import compiler
+
+    from pipelines.retraining import build_retraining_pipeline
+
+    target = tmp_path / "retraining.yaml"
+    pipeline = build_retraining_pipeline(lambda component: "example.org/kfops:1", with_deploy=True)
+    compiler.Compiler().compile(pipeline, str(target))
+    ir = yaml.safe_load(target.read_text())
+    root = ir["root"]["dag"]["tasks"]
+    assert set(root) == {"drift", "condition-1"}
+    assert root["drift"]["cachingOptions"] == {}  # never served from the cache
+    trigger = root["condition-1"]["triggerPolicy"]["condition"]
+    assert trigger == "inputs.parameter_values['pipelinechannel--drift-Output'] == true"
+    branch = ir["components"]["comp-condition-1"]["dag"]["tasks"]
+    assert {"ingest", "validate", "train", "register", "condition-2"} <= set(branch)
+    gate = ir["components"]["comp-condition-2"]["dag"]["tasks"]
+    assert set(gate) == {"promote", "deploy"}
+    assert set(ir["root"]["inputDefinitions"]["parameters"]) == {
+        "config", "data_config", "data_fingerprint", "since", "force"
+    }  # fmt: skip

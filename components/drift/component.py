@@ -1,11 +1,11 @@
 """drift: served traffic against training (skew) and the window before (drift).
 
-Outputs ``drifted`` (a bool a pipeline's ``dsl.If`` can branch on), ``degraded`` (with
-``feedback``: a served version's live metric fell below its registered score), ``summary``
-(the step's struct: drifted features, model, version), the HTML page and the JSON report.
+Returns one bool, whether to retrain (drifted, degraded or ``force``): the value the
+retraining pipeline's ``dsl.If`` branches on, as ``outputs["Output"]``. The return value on
+purpose, not a named output: kfp.local resolves a condition on ``<task>-Output`` but
+reads ``<task>-<name>`` as a pipeline input and skips the branch. The rest (the reason, drifted and degraded, drifted features, model, version) is in the
+``details`` artifact's metadata beside drift.json; ``report`` is the HTML page.
 """
-
-from typing import NamedTuple
 
 from kfp.dsl import HTML, Artifact, Output
 
@@ -19,27 +19,23 @@ def drift(
     model_uri: str = "",
     since: str = "",
     feedback: str = "",
-) -> NamedTuple(  # noqa: UP014 (KFP reads the functional form)
-    "DriftOutputs", [("drifted", bool), ("degraded", bool), ("summary", dict)]
-):
+    force: bool = False,
+) -> bool:
     import os
     import shutil
-    from collections import namedtuple
 
-    from kfops.steps.drift import run_drift
+    from kfops.steps.drift import decide_retraining
     from kfops.steps.reporting import reported
 
     os.makedirs(details.path, exist_ok=True)
     with reported("drift"):
-        result = run_drift(
-            config, details.path, model_uri=model_uri, since=since, feedback=feedback
+        decision = decide_retraining(
+            config, details.path, model_uri=model_uri, since=since, feedback=feedback, force=force
         )
-    shutil.copyfile(result.report_html, report.path)
-    details.metadata.update(
-        {"drifted": result.drifted, "model": result.model, "version": result.version}
-    )
-    outputs = namedtuple("DriftOutputs", ["drifted", "degraded", "summary"])
-    return outputs(result.drifted, result.degraded, result.to_dict())
+    print(f"drift: {decision.reason}")
+    shutil.copyfile(decision.report_html, report.path)
+    details.metadata.update(decision.to_dict())
+    return decision.retrain
 
 
 def build(image: str):

@@ -16,6 +16,13 @@ from kfops.errors import ConfigurationError, exit_on_error
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="kfops.yaml")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any key.")]
+PipelineOpt = Annotated[
+    str,
+    typer.Option(
+        "--pipeline",
+        help="training, or retraining: a drift check first, training only when it drifted.",
+    ),
+]
 HostOpt = Annotated[
     str | None,
     typer.Option(
@@ -74,12 +81,13 @@ def _host(cfg: KfopsConfig, host: str | None) -> str:
 
 
 @contextmanager
-def compiled_package(cfg: KfopsConfig) -> Iterator[str]:
+def compiled_package(cfg: KfopsConfig, pipeline: str = "training") -> Iterator[str]:
     """The compiled pipeline this config runs, in a temporary file."""
     from kfops.runners.compile import compile_pipeline, pipeline_name_for
 
+    name = pipeline_name_for(cfg, pipeline)
     with tempfile.TemporaryDirectory() as tmp:
-        yield str(compile_pipeline(cfg, pipeline_name_for(cfg), Path(tmp)))
+        yield str(compile_pipeline(cfg, name, Path(tmp)))
 
 
 def run_placement(cfg: KfopsConfig, host: str | None, experiment: str | None) -> dict[str, Any]:
@@ -142,16 +150,17 @@ def register(app: typer.Typer) -> None:
         host: HostOpt = None,
         experiment: Annotated[str | None, typer.Option(help="KFP experiment.")] = None,
         run_name: Annotated[str | None, typer.Option(help="Run name.")] = None,
+        pipeline: PipelineOpt = "training",
         json_out: JsonOpt = False,
     ) -> None:
-        """Submit a training run to Kubeflow Pipelines."""
+        """Submit a training (or retraining) run to Kubeflow Pipelines."""
         from kfops.cluster.client import submit_run
 
         cfg = resolve_config(config, overrides=set_)
         params = cluster_parameters(cfg)
         placement = run_placement(cfg, host, experiment)
-        name = run_name or f"{cfg.project}-training"
-        with compiled_package(cfg) as package:
+        name = run_name or f"{cfg.project}-{pipeline}"
+        with compiled_package(cfg, pipeline) as package:
             run_id = submit_run(package_path=package, run_name=name, params=params, **placement)
         if json_out:
             print_json({"run_id": run_id, "run_name": name, **_public(placement)})
@@ -169,9 +178,10 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Option(help="Recurring run name.")] = None,
         max_concurrency: Annotated[int, typer.Option(help="Runs at once.")] = 1,
         catchup: Annotated[bool, typer.Option(help="Backfill missed runs.")] = False,
+        pipeline: PipelineOpt = "training",
         json_out: JsonOpt = False,
     ) -> None:
-        """Create a recurring training run (KFP cron, seconds first)."""
+        """Create a recurring training (or retraining) run (KFP cron, seconds first)."""
         from kfops.cluster.client import schedule_run
         from kfops.cluster.cron import parse_cron
 
@@ -179,8 +189,8 @@ def register(app: typer.Typer) -> None:
         cfg = resolve_config(config, overrides=set_)
         params = cluster_parameters(cfg)
         placement = run_placement(cfg, host, experiment)
-        job_name = name or f"{cfg.project}-training-schedule"
-        with compiled_package(cfg) as package:
+        job_name = name or f"{cfg.project}-{pipeline}-schedule"
+        with compiled_package(cfg, pipeline) as package:
             job_id = schedule_run(
                 package_path=package,
                 job_name=job_name,

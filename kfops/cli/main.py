@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from rich.console import Console
 
 from kfops.cli import cluster as cluster_cli
 from kfops.cli import data as data_cli
+from kfops.cli import drift as drift_cli
 from kfops.cli import monitoring as monitoring_cli
 from kfops.cli import rollout as rollout_cli
 from kfops.cli import serve as serve_cli
@@ -56,6 +56,7 @@ data_cli.register(app)
 serve_cli.register(app)
 rollout_cli.register(app)
 monitoring_cli.register(app)
+drift_cli.register(app)
 webhook_cli.register(app)
 
 ConfigOpt = Annotated[
@@ -110,33 +111,53 @@ def run(
             "the compiled pipeline names (see 'kfops images').",
         ),
     ] = "subprocess",
+    pipeline: Annotated[
+        str,
+        typer.Option(
+            "--pipeline",
+            help="training, or retraining: a drift check of the served traffic first, "
+            "training only when it drifted.",
+        ),
+    ] = "training",
+    force: Annotated[
+        bool, typer.Option("--force", help="retraining: train even when nothing drifted.")
+    ] = False,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print only the summary, as JSON (progress to stderr).")
     ] = False,
 ) -> None:
-    """Run the training pipeline on the embedded local runner."""
-    from kfops.cli.summary import gather, render
+    """Run the training (or retraining) pipeline on the embedded local runner."""
+    from kfops.cli.summary import gather, gather_retraining, render, render_retraining
+    from kfops.runners.compile import pipeline_builder
     from kfops.runners.interrupts import RunInterrupted
     from kfops.runners.local import RUNNERS, run_pipeline_locally
-    from pipelines.training import PIPELINE_NAME, build_training_pipeline, graph_options
 
     if runner not in RUNNERS:
         raise ConfigurationError(f"--runner: unknown runner '{runner}'; use {' or '.join(RUNNERS)}")
+    if force and pipeline != "retraining":
+        raise ConfigurationError("--force: only the retraining pipeline checks drift first")
     cfg = resolve_config(config, data, target, set_)
+    factory = pipeline_builder(cfg, pipeline)
     if no_cache:
         cfg.runtime.caching = False
     out = err_console if json_out else console
-    out.print(f"[bold]{PIPELINE_NAME}[/] for project [bold]{cfg.project}[/] on {cfg.data.path}")
+    out.print(f"[bold]kfops-{pipeline}[/] for project [bold]{cfg.project}[/] on {cfg.data.path}")
     # Bound now: the run redirects sys.stdout to its log while the steps run.
     progress = Console(file=sys.stderr if json_out else sys.stdout, highlight=False)
-    factory = partial(build_training_pipeline, **graph_options(cfg))
+    arguments = {"force": force} if pipeline == "retraining" else {}
     try:
-        result = run_pipeline_locally(cfg, factory, event_printer(progress), runner=runner)
+        result = run_pipeline_locally(
+            cfg, factory, event_printer(progress), runner=runner, arguments=arguments
+        )
     except RunInterrupted as stop:
         # One line, then the shell's status for a signal (130 for SIGINT, 143 for SIGTERM).
         sys.stderr.write(f"kfops: {stop.message}\n")
         sys.stderr.flush()
         raise SystemExit(stop.exit_code) from None
+    if pipeline == "retraining":
+        summary = gather_retraining(cfg, result)
+        print_json(summary) if json_out else render_retraining(summary)
+        return
     summary = gather(cfg, result)
     if json_out:
         print_json(summary)

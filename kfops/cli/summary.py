@@ -81,3 +81,59 @@ def render(summary: dict[str, Any]) -> None:
     cached = summary["cached_steps"]
     tail = f", cached: {', '.join(cached)}" if cached else ""
     console.print(f"  took {summary['seconds']} s{tail}")
+
+
+def gather_retraining(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
+    """Whether the window drifted and, when it did, the version the run registered."""
+    import json
+
+    from mlflow import MlflowClient
+
+    from kfops.registry.tracking import use_tracking
+    from kfops.registry.versions import aliases, decision_of
+
+    retrained = bool(run.outputs.get("Output"))
+    report = _latest(run.pipeline_root, "**/drift/details/drift.json")
+    drifted = json.loads(report.read_text()).get("features", []) if report else []
+    summary: dict[str, Any] = {
+        "pipeline": "retraining",
+        "retrained": retrained,
+        "drifted_features": [f["name"] for f in drifted if f.get("drifted")],
+        "drift_report": str(_latest(run.pipeline_root, "**/drift/report") or ""),
+        "log": str(run.log_path),
+        "seconds": round(run.seconds, 1),
+    }
+    if retrained:
+        use_tracking(
+            cfg.resolved_tracking_uri(),
+            cfg.experiment_name,
+            cfg.resolved_artifact_location(),
+            cfg.resolved_registry_uri(),
+        )
+        found = MlflowClient().search_model_versions(f"name = '{cfg.model_name}'")
+        version = str(max(int(v.version) for v in found))
+        summary.update(
+            model=cfg.model_name,
+            version=version,
+            decision=decision_of(cfg.model_name, version),
+            aliases=aliases(cfg.model_name),
+        )
+    return summary
+
+
+def render_retraining(summary: dict[str, Any]) -> None:
+    if not summary["retrained"]:
+        console.print("no drift in the window: nothing retrained")
+    else:
+        features = ", ".join(summary["drifted_features"]) or "forced"
+        decision = summary["decision"]
+        console.print(
+            f"retrained ({features}): model [bold]{summary['model']}[/] version "
+            f"[bold]{summary['version']}[/], gate: {decision.get('reason', '')}"
+        )
+        alias_text = ", ".join(f"{a} -> v{v}" for a, v in sorted(summary["aliases"].items()))
+        console.print(f"  aliases: {alias_text or 'none'}")
+    if summary["drift_report"]:
+        console.print(f"  drift report: {summary['drift_report']}", soft_wrap=True)
+    console.print(f"  pipeline log: {summary['log']}", soft_wrap=True)
+    console.print(f"  took {summary['seconds']} s")

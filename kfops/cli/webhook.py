@@ -47,7 +47,8 @@ def read_secret(secret_file: Path | None) -> str:
 
 
 def kfp_launcher(cfg: KfopsConfig, host: str | None):
-    """Submit the config's pipeline to KFP, as ``kfops submit`` does; returns the run id."""
+    """Submit the config's retraining pipeline to KFP, as ``kfops submit --pipeline
+    retraining`` does; returns the run id."""
     from kfops.cli.cluster import cluster_parameters, compiled_package, run_placement
     from kfops.cluster.client import submit_run
 
@@ -56,7 +57,7 @@ def kfp_launcher(cfg: KfopsConfig, host: str | None):
 
     def launch(group, alerts: tuple[str, ...]) -> str:
         name = f"{cfg.project}-retrain-{time.strftime('%Y%m%d-%H%M%S')}"
-        with compiled_package(cfg) as package:
+        with compiled_package(cfg, "retraining") as package:
             return submit_run(package_path=package, run_name=name, params=params, **placement)
 
     return launch, placement["host"]
@@ -64,7 +65,7 @@ def kfp_launcher(cfg: KfopsConfig, host: str | None):
 
 def local_launcher(config: Path | None, log_dir: Path):
     """Start ``kfops run`` on this machine, in the background; returns ``local-<pid>``."""
-    command = [str(Path(sys.executable).with_name("kfops")), "run"]
+    command = [str(Path(sys.executable).with_name("kfops")), "run", "--pipeline", "retraining"]
     if config is not None:
         command += ["--config", str(config)]
 

@@ -16,6 +16,7 @@ from kfops.config import ClusterConfig, ComponentResources
 from kfops.errors import ConfigurationError
 
 COMPONENT_NAMES: tuple[str, ...] = (
+    "drift",
     "ingest",
     "features",
     "validate",
@@ -26,13 +27,13 @@ COMPONENT_NAMES: tuple[str, ...] = (
     "promote",
     "deploy",
 )
-"""Components of the training pipeline, in pipeline order."""
+"""Components of the pipelines, in pipeline order (drift: the retraining pipeline's first)."""
 
 DEFAULT_RESOURCES_KEY = "default"
 """Key of ``cluster.resources`` used by every component without its own entry."""
 
-TFDV_COMPONENT = "validate"
-"""The component that needs the TFDV runtime image (see ``runtimes/tfdv/Dockerfile``)."""
+TFDV_COMPONENTS: frozenset[str] = frozenset({"validate", "drift"})
+"""Components that need the TFDV runtime image (see ``runtimes/tfdv/Dockerfile``)."""
 
 
 def check_component_names(cluster: ClusterConfig, known: Sequence[str] = COMPONENT_NAMES) -> None:
@@ -67,14 +68,14 @@ def image_for(
 ) -> str:
     """Container image for ``component``.
 
-    Order: ``cluster.images[component]``, then ``cluster.tfdv_image`` for ``validate``
-    (TFDV lives in its own image), then ``cluster.image``.
+    Order: ``cluster.images[component]``, then ``cluster.tfdv_image`` for ``validate`` and
+    ``drift`` (TFDV lives in its own image), then ``cluster.image``.
     """
     _require_known(component, known)
     check_component_names(cluster, known)
     if component in cluster.images:
         return cluster.images[component]
-    if component == TFDV_COMPONENT:
+    if component in TFDV_COMPONENTS:
         return cluster.tfdv_image
     return cluster.image
 

@@ -8,24 +8,50 @@ from pathlib import Path
 
 from kfops.cluster.task_settings import apply_task_settings, check_component_names, image_for
 from kfops.config import KfopsConfig
+from kfops.errors import ConfigurationError
 
 COMPILED_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "compiled"
 
 
+PIPELINES = ("training", "retraining")
+"""The pipelines kfops ships; each comes in the graph variants of pipelines.training.VARIANTS."""
+
+
+def _builders():
+    from pipelines.retraining import build_retraining_pipeline
+    from pipelines.training import build_training_pipeline
+
+    return {"training": build_training_pipeline, "retraining": build_retraining_pipeline}
+
+
 def pipeline_factories():
-    """Name -> builder of every pipeline kfops ships."""
+    """Name (``training-tuned``, ``retraining-deploy``, ...) -> builder of every graph."""
     from functools import partial
 
-    from pipelines.training import VARIANTS, build_training_pipeline
+    from pipelines.training import VARIANTS
 
-    return {name: partial(build_training_pipeline, **options) for name, options in VARIANTS.items()}
+    return {
+        name.replace("training", pipeline, 1): partial(builder, **options)
+        for pipeline, builder in _builders().items()
+        for name, options in VARIANTS.items()
+    }
 
 
-def pipeline_name_for(cfg: KfopsConfig) -> str:
-    """The compiled pipeline a config runs: with tune (tuning:) and deploy (serving:) steps."""
+def pipeline_name_for(cfg: KfopsConfig, pipeline: str = "training") -> str:
+    """The compiled graph a config runs: the pipeline, with tune (tuning:) and deploy
+    (serving:) steps."""
     from pipelines.training import variant_for
 
-    return variant_for(cfg)
+    if pipeline not in PIPELINES:
+        raise ConfigurationError(
+            f"--pipeline: unknown pipeline '{pipeline}'; use {' or '.join(PIPELINES)}"
+        )
+    return variant_for(cfg).replace("training", pipeline, 1)
+
+
+def pipeline_builder(cfg: KfopsConfig, pipeline: str = "training"):
+    """The builder of the graph the config runs (for the local runner): image_for -> pipeline."""
+    return pipeline_factories()[pipeline_name_for(cfg, pipeline)]
 
 
 def compile_pipeline(cfg: KfopsConfig, name: str, out_dir: Path) -> Path:

@@ -120,11 +120,13 @@ def run_pipeline_locally(
     pipeline_factory: Callable[..., Any],
     on_event: Callable[[StepEvent], None] = lambda event: None,
     runner: Runner = "subprocess",
+    arguments: dict[str, Any] | None = None,
 ) -> LocalRun:
     """Run ``pipeline_factory(image_for)`` with the config; raise the failing step's error.
 
     ``runner``: ``subprocess`` (steps in this environment) or ``docker`` (each step in its
-    image, as in the cluster).
+    image, as in the cluster). ``arguments``: the pipeline's other inputs (retraining's
+    ``force``), beside the config and the data fingerprint.
     """
     from kfp import local
 
@@ -200,6 +202,7 @@ def run_pipeline_locally(
                     config=config_to_dict(cfg),
                     data_config=data_config_to_dict(cfg),
                     data_fingerprint=fingerprint,
+                    **(arguments or {}),
                 )
         except Exception as exc:
             failure = read_error(error_file)

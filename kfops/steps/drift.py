@@ -160,3 +160,61 @@ def default_out_dir(cfg: KfopsConfig) -> Path:
     if settings.report_dir:
         return _relative_to_config(cfg, settings.report_dir)
     return cfg.state_dir / "drift"
+
+
+@dataclass(frozen=True)
+class RetrainDecision:
+    """What the retraining pipeline does after its drift check, and why."""
+
+    retrain: bool
+    reason: str
+    report_html: str
+    check: DriftResult | None
+
+    def to_dict(self) -> dict[str, Any]:
+        checked = self.check.to_dict() if self.check else {}
+        return {"retrain": self.retrain, "reason": self.reason, **checked}
+
+
+def decide_retraining(
+    config: dict[str, Any],
+    out_dir: str,
+    model_uri: str = "",
+    since: str = "",
+    feedback: str = "",
+    force: bool = False,
+) -> RetrainDecision:
+    """Retrain when the window drifted, the live metric degraded, or when forced.
+
+    Forced, the check still runs for the record; when it cannot (no log yet, an empty
+    window) its one-line reason is recorded instead of failing the run. Unforced, such an
+    error fails the step: nothing is retrained on a check that did not happen.
+    """
+    from html import escape
+
+    from kfops.errors import KfopsError, one_line
+
+    try:
+        result = run_drift(config, out_dir, model_uri=model_uri, since=since, feedback=feedback)
+    except KfopsError as exc:
+        if not force:
+            raise
+        page = Path(out_dir) / "drift.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        reason = f"forced; the drift check could not run: {one_line(exc)}"
+        page.write_text(
+            f"<html><body><h1>Retraining forced</h1><p>{escape(reason)}</p></body></html>"
+        )
+        return RetrainDecision(True, reason, str(page), None)
+    causes = []
+    if result.drifted:
+        causes.append(f"drifted: {', '.join(result.drifted_features)}")
+    if result.degraded:
+        causes.append("the live metric degraded")
+    if causes:
+        reason = "; ".join(causes)
+    elif force:
+        reason = "forced; no feature drifted"
+    else:
+        reason = f"no drift in the window of {result.model} v{result.version}: nothing to retrain"
+    return RetrainDecision(bool(causes) or force, reason, result.report_html, result)

@@ -55,6 +55,10 @@ def test_compile_json(tmp_path: Path):
     assert result.exit_code == 0, result.output
     written = json.loads(result.stdout)["files"]
     assert sorted(Path(p).name for p in written) == [
+        "retraining-deploy.yaml",
+        "retraining-tuned-deploy.yaml",
+        "retraining-tuned.yaml",
+        "retraining.yaml",
         "training-deploy.yaml",
         "training-tuned-deploy.yaml",
         "training-tuned.yaml",

@@ -68,6 +68,7 @@ def k8s(platform: dict[str, Any], spec: dict[str, Any], component: str) -> dict[
         ({}, "ingest", "main:1"),
         ({}, "train", "main:1"),
         ({}, "validate", "tfdv:1"),
+        ({}, "drift", "tfdv:1"),
         ({"train": "gpu:2"}, "train", "gpu:2"),
         ({"train": "gpu:2"}, "evaluate", "main:1"),
         ({"validate": "tfdv:custom"}, "validate", "tfdv:custom"),
@@ -84,7 +85,8 @@ def test_unknown_image_key_names_the_key_and_the_components() -> None:
         image_for("train", cluster)
     assert str(info.value) == (
         "cluster.images.trian: unknown component 'trian'; "
-        "use one of ingest, features, validate, tune, train, evaluate, register, promote, deploy"
+        "use one of drift, ingest, features, validate, tune, train, evaluate, register, promote, "
+        "deploy"
     )
 
 
@@ -103,7 +105,7 @@ def test_known_components_can_be_passed_in() -> None:
 
 
 def test_unknown_component_argument_is_a_builder_bug() -> None:
-    with pytest.raises(ValueError, match="component 'valdate' is not one of ingest"):
+    with pytest.raises(ValueError, match="component 'valdate' is not one of drift, ingest"):
         image_for("valdate", ClusterConfig())
 
 
@@ -153,6 +155,7 @@ def test_images_in_compiled_spec(tmp_path: Path) -> None:
     assert images == {
         **dict.fromkeys(COMPONENT_NAMES, "main:1"),
         "validate": "tfdv:1",
+        "drift": "tfdv:1",
         "promote": "ops:3",
     }
 

@@ -231,11 +231,11 @@ def test_the_component_outputs_drifted_as_a_bool() -> None:
     from components.drift.component import build
 
     spec = build("kfops:test").component_spec
-    assert spec.outputs["drifted"].type == "Boolean"
-    assert spec.outputs["degraded"].type == "Boolean"
-    assert set(spec.outputs) == {"drifted", "degraded", "summary", "report", "details"}
-    assert set(spec.inputs) == {"config", "model_uri", "since", "feedback"}
+    assert spec.outputs["Output"].type == "Boolean"  # retrain, for the pipeline's dsl.If
+    assert set(spec.outputs) == {"Output", "report", "details"}
+    assert set(spec.inputs) == {"config", "model_uri", "since", "feedback", "force"}
     assert all(spec.inputs[name].default == "" for name in ("model_uri", "since", "feedback"))
+    assert spec.inputs["force"].default is False
 
 
 def test_statistics_artifact_matches_the_train_step() -> None:

@@ -155,4 +155,5 @@ def test_an_alert_storm_through_alertmanager_starts_one_run(
     assert all(d["reason"].startswith("cool-down: run ") for d in seen if not d["started"])
     run = runs(kfp_api)[0].body
     assert run["display_name"].startswith("churn-retrain-")
+    assert run["pipeline_spec"]["pipelineInfo"]["name"] == "kfops-retraining"
     assert run["runtime_config"]["parameters"]["config"]["data"]["path"] == "s3://bucket/churn.csv"
