@@ -23,9 +23,11 @@ from prometheus_client.utils import floatToGoString
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kfops.errors import ConfigurationError, config_error, one_line
+from kfops.metrics import METRIC_DIRECTIONS, Direction
 from kfops.series import (
     FEATURE_DRIFT_DISTANCE,
     FEATURE_DRIFT_THRESHOLD,
+    MODEL_LIVE_METRIC,
     MODEL_VERSION_CREATED,
     ROLLOUT_PHASE,
 )
@@ -75,6 +77,10 @@ class MonitoringSettings(BaseModel):
         30, gt=0, description="Age of the served champion version that counts as stale."
     )
     drift_for: str = Field("0m", description="How long a feature stays drifted before alerting.")
+    live_metric_max_drop: float = Field(
+        0.05, gt=0, description="How far a version's live metric (kfops drift --feedback) may "
+        "fall below its registered score before it alerts (as drift.max_metric_drop).",
+    )  # fmt: skip
     pipeline_failure_window: str = Field("1h", description="Window of failed pipeline runs.")
     server_job: str = Field("model-server", description="Prometheus job of the model servers.")
     operator_job: str = Field(
@@ -307,8 +313,35 @@ def drift_group(settings: MonitoringSettings) -> dict[str, Any]:
                 "{{ else }}previous window{{ end }}, above the feature's threshold.",
                 settings.drift_for,
             ),
+            _live_metric_alert(settings),
         ],
     }
+
+
+def _live_metric_alert(settings: MonitoringSettings) -> dict[str, Any]:
+    """How much worse the live metric is than the registered score, each metric the way it
+    points (kfops.metrics): registered - live for accuracy-like, live - registered for errors."""
+    live = MODEL_LIVE_METRIC.name
+    drops = []
+    for direction in Direction:
+        names = "|".join(m for m, d in METRIC_DIRECTIONS.items() if d is direction)
+        worse, better = ("registered", "live") if direction is Direction.MAXIMIZE else (
+            "live", "registered")  # fmt: skip
+        drops.append(
+            f'(\n  {live}{{kind="{worse}", metric=~"{names}"}}\n'
+            f'- ignoring (kind)\n  {live}{{kind="{better}", metric=~"{names}"}}\n'
+            f") > {settings.live_metric_max_drop:g}"
+        )
+    return _alert(
+        settings,
+        "KfopsModelLiveMetricDegraded",
+        "\nor\n".join(drops),
+        "warning",
+        "{{ $labels.model }} version {{ $labels.version }} scores worse on labelled traffic",
+        "On the served requests whose labels came back, version {{ $labels.version }} of "
+        '{{ $labels.model }} is {{ $value | printf "%.3f" }} worse on {{ $labels.metric }} '
+        f"than its registered score (more than {settings.live_metric_max_drop:g}).",
+    )
 
 
 def model_group(settings: MonitoringSettings) -> dict[str, Any]:

@@ -75,6 +75,10 @@ def drift_names() -> set[str]:
     for declared in (series.FEATURE_DRIFT_DISTANCE, series.FEATURE_DRIFT_THRESHOLD):
         gauge = Gauge(declared.name, declared.help, declared.labels, registry=registry)
         gauge.labels("churn", "3", "tenure", "skew").set(0.1)
+    live = series.MODEL_LIVE_METRIC
+    Gauge(live.name, live.help, live.labels, registry=registry).labels(
+        "churn", "3", "roc_auc", "live"
+    ).set(0.9)
     return _sample_names(registry)
 
 
@@ -121,6 +125,7 @@ def test_the_exporters_expose_what_the_rules_were_written_for(exported: set[str]
         "kfops_rollout_canary_weight",
         "kfops_feature_drift_distance",
         "kfops_feature_drift_threshold",
+        "kfops_model_live_metric",
     } <= exported
 
 
@@ -144,7 +149,7 @@ def test_every_exported_kfops_series_the_rules_need_is_read_by_some_rule() -> No
                          for group in rule_groups() for rule in group["rules"]))  # fmt: skip
     for declared in (
         series.FEATURE_DRIFT_DISTANCE, series.FEATURE_DRIFT_THRESHOLD,
-        series.MODEL_VERSION_CREATED, series.ROLLOUT_PHASE,
+        series.MODEL_VERSION_CREATED, series.ROLLOUT_PHASE, series.MODEL_LIVE_METRIC,
     ):  # fmt: skip
         assert declared.name in read
 

@@ -24,6 +24,7 @@ ALERTS = {
     "KfopsLatencyBudgetBurn", "KfopsLatencyBudgetBurnSlow", "KfopsModelServerDown",
     "KfopsVariantErrorRateHigh", "KfopsFeatureDrift", "KfopsModelStale",
     "KfopsPipelineRunFailed", "KfopsRolloutAborted", "KfopsRolloutOperatorDown",
+    "KfopsModelLiveMetricDegraded",
 }  # fmt: skip
 
 
