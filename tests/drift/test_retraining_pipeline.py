@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,19 +35,29 @@ def retrain(config: dict, tmp_path: Path, *flags: str) -> subprocess.CompletedPr
     )
 
 
-def versions(trained) -> list[str]:
+@pytest.fixture
+def project(trained, tmp_path: Path) -> dict:
+    """The trained project's config on a copy of its state: the runs here register new
+    versions and move aliases, which the session's other drift tests must not see."""
+    shutil.copytree(trained.root / "state", tmp_path / "state")
+    config = copy.deepcopy(trained.config)
+    config["runtime"]["root"] = str(tmp_path / "state")
+    return config
+
+
+def versions(config: dict) -> list[str]:
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{trained.root / 'state' / 'mlflow.db'}"
+    uri = f"sqlite:///{Path(config['runtime']['root']) / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     return sorted(str(v.version) for v in client.search_model_versions(f"name = '{MODEL_NAME}'"))
 
 
 def test_no_drift_retrains_nothing_and_drift_registers_a_new_version(
-    trained, serve_traffic, tmp_path: Path
+    project: dict, serve_traffic, tmp_path: Path
 ) -> None:
-    before = versions(trained)
-    config = copy.deepcopy(trained.config)
+    before = versions(project)
+    config = project
     config["serving"]["inference_log"]["path"] = str(tmp_path / "log")
     config["drift"] = {"window": "1h"}
     serve_traffic(tmp_path / "log", feature_rows())
@@ -56,7 +67,7 @@ def test_no_drift_retrains_nothing_and_drift_registers_a_new_version(
     summary = json.loads(quiet.stdout)
     assert summary["retrained"] is False and summary["drifted_features"] == []
     assert "drift" in quiet.stderr and "train" not in quiet.stderr.split("drift", 1)[1]
-    assert versions(trained) == before
+    assert versions(config) == before
 
     serve_traffic(tmp_path / "log", shifted_rows())
     drifted = retrain(config, tmp_path)
@@ -65,13 +76,13 @@ def test_no_drift_retrains_nothing_and_drift_registers_a_new_version(
     assert summary["retrained"] is True
     assert {"monthly_charges", "contract"} <= set(summary["drifted_features"])
     print(drifted.stderr)
-    assert summary["version"] not in before and versions(trained) == [*before, summary["version"]]
+    assert summary["version"] not in before and versions(config) == [*before, summary["version"]]
     assert summary["decision"]["decision"] in {"promote", "keep"}
     assert Path(summary["drift_report"]).is_file()
 
 
-def test_forced_retraining_runs_without_an_inference_log(trained, tmp_path: Path) -> None:
-    config = copy.deepcopy(trained.config)
+def test_forced_retraining_runs_without_an_inference_log(project: dict, tmp_path: Path) -> None:
+    config = project
     config["serving"]["inference_log"]["path"] = str(tmp_path / "no-log-yet")
     unforced = retrain(config, tmp_path)
     assert unforced.returncode != 0

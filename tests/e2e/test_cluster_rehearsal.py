@@ -84,8 +84,14 @@ def test_docker_run_on_s3_data_registers_on_the_server_and_the_image_serves_it(
     assert any(key.endswith("MLmodel") for key in server.s3.keys(bucket, prefix))
 
     # The predictor container exactly as the InferenceService names it.
+    import mlflow
+
     from kfops.steps.deploy import deployment_manifest
 
+    # deployment_spec reads the registry its caller set up (an earlier test in this
+    # process may have set another store globally, which outranks the environment).
+    mlflow.set_tracking_uri(server.url)
+    mlflow.set_registry_uri(server.url)
     cfg = load_config(config)
     manifest = deployment_manifest(cfg)
     container = manifest["spec"]["predictor"]["containers"][0]
