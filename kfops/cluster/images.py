@@ -24,8 +24,18 @@ class ImagePlan:
     """What ``make images`` builds: ``kfops`` (./Dockerfile) and ``tfdv``
     (runtimes/tfdv/Dockerfile) -> the tag it gives each."""
 
+    @property
+    def pipeline_images(self) -> set[str]:
+        """The images the pipeline's steps run in (not the model server's)."""
+        return {image for name, image in self.components.items() if name != SERVING}
+
     def as_dict(self) -> dict[str, dict[str, str]]:
         return {"components": dict(self.components), "builds": dict(self.builds)}
+
+
+def serving_image(cfg: KfopsConfig) -> str:
+    """The kfops predictor's image: ``serving.image``, else ``cluster.image``."""
+    return (cfg.serving.image if cfg.serving else None) or cfg.cluster.image
 
 
 def image_plan(cfg: KfopsConfig) -> ImagePlan:
@@ -35,6 +45,6 @@ def image_plan(cfg: KfopsConfig) -> ImagePlan:
     if serving is not None and serving.runtime != "kfops":
         components[SERVING] = f"KServe's {serving.runtime} runtime (chosen by KServe)"
     else:
-        components[SERVING] = (serving.image if serving else None) or cfg.cluster.image
+        components[SERVING] = serving_image(cfg)
     builds = {"kfops": cfg.cluster.image, "tfdv": cfg.cluster.tfdv_image}
     return ImagePlan(components=components, builds=builds)

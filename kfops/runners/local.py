@@ -97,9 +97,7 @@ def _docker_setup(
     from kfops.runners.containers import docker_client, docker_runner, missing_images, stage_dataset
 
     plan = image_plan(cfg)
-    missing = missing_images(
-        docker_client(), set(plan.components.values()) - {plan.components["serving"]}
-    )
+    missing = missing_images(docker_client(), plan.pipeline_images)
     if missing:
         raise PipelineError(
             f"--runner docker: image {', '.join(missing)} is not on this machine; build kfops' "

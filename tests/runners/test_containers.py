@@ -70,3 +70,20 @@ def test_an_unknown_runner_is_one_line() -> None:
     assert ran.stderr.strip().splitlines() == [
         "kfops: error: --runner: unknown runner 'kubernetes'; use subprocess or docker"
     ]
+
+
+def test_the_docker_run_checks_every_step_image_also_the_one_the_server_shares() -> None:
+    """The model server's image is left out of the check by its role, not by its name:
+    by default it is the main image, which every step but validate and drift needs."""
+    from kfops.cluster.images import image_plan
+    from kfops.config import load_config
+
+    cfg = load_config(raw={"project": "p", "data": {"path": "d.csv", "target": "y"}})
+    plan = image_plan(cfg)
+    assert plan.components["serving"] == cfg.cluster.image
+    assert plan.pipeline_images == {cfg.cluster.image, cfg.cluster.tfdv_image}
+    custom = load_config(
+        raw={"project": "p", "data": {"path": "d.csv", "target": "y"},
+             "serving": {"image": "registry.example/server:1"}}
+    )  # fmt: skip
+    assert "registry.example/server:1" not in image_plan(custom).pipeline_images
