@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from kfops.cluster import kube_api
+from kfops.cluster.images import serving_image
 from kfops.cluster.kube_api import Permission
 from kfops.cluster.names import (
     DEPLOY_FIELD_MANAGER,
@@ -51,6 +52,18 @@ _ROLLOUT_HINTS = {
     403: f"grant the pipeline's service account the Role in {RBAC_MANIFEST}",
     404: "is the ModelRollout CRD installed? kubectl apply -k manifests/base",
 }
+
+
+def _use_registry(cfg: KfopsConfig) -> None:
+    """The config's MLflow store for this process, as both deploy entry points read it."""
+    from kfops.registry.tracking import use_tracking
+
+    use_tracking(
+        cfg.resolved_tracking_uri(),
+        cfg.experiment_name,
+        cfg.resolved_artifact_location(),
+        cfg.tracking.registry_uri,
+    )
 
 
 def deployment_spec(cfg: KfopsConfig, version: str | None = None) -> Any:
@@ -88,7 +101,7 @@ def deployment_spec(cfg: KfopsConfig, version: str | None = None) -> Any:
         model_name=name,
         model_version=str(mv.version),
         sha256=digest,
-        image=settings.image or cfg.cluster.images.get("serving") or cfg.cluster.image,
+        image=serving_image(cfg),
         tracking_uri=cfg.tracking.uri,
         storage_uri=storage if "://" in storage else None,
         settings=settings,
@@ -106,16 +119,10 @@ def run_deploy(
 ) -> DeployResult:
     """Apply the InferenceService and wait until Ready; returns where it serves which version."""
     from kfops.cluster.names import MODEL_VERSION_LABEL
-    from kfops.registry.tracking import use_tracking
     from kfops.serving import kube
 
     cfg = config if isinstance(config, KfopsConfig) else config_from_dict(config)
-    use_tracking(
-        cfg.resolved_tracking_uri(),
-        cfg.experiment_name,
-        cfg.resolved_artifact_location(),
-        cfg.tracking.registry_uri,
-    )
+    _use_registry(cfg)
     settings = cfg.serving or ServingConfig()
     manifest = deployment_manifest(cfg, version)
     meta = manifest["metadata"]
@@ -217,7 +224,6 @@ def run_deploy_version(
     Outside a Kubernetes pod (a local run) and with no ``api`` given, nothing is sent: the
     result is SKIPPED and says how to try the version on this machine.
     """
-    from kfops.registry.tracking import use_tracking
     from kfops.serving import kube
     from kfops.serving.manifests import check_name, model_rollout, service_name
 
@@ -231,12 +237,7 @@ def run_deploy_version(
             f"not in a Kubernetes pod, so no cluster to deploy v{version} to; "
             f"try it on this machine with `{tryout}`",
         )
-    use_tracking(
-        cfg.resolved_tracking_uri(),
-        cfg.experiment_name,
-        cfg.resolved_artifact_location(),
-        cfg.tracking.registry_uri,
-    )
+    _use_registry(cfg)
     settings = cfg.serving or ServingConfig()
     alias = cfg.rollout.champion_alias if cfg.rollout is not None else CHAMPION
     champion = alias_version(cfg.model_name, alias)

@@ -142,10 +142,12 @@ def run_subprocess(
     python: Path | None = None,
     log_path: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    module: str = WORKER_MODULE,
 ) -> dict[str, Any]:
-    """Run the worker once in the TFDV runtime; its errors come back as the same KfopsError."""
+    """Run a worker ``module`` (validation's, or the drift check's) once in the TFDV runtime;
+    its errors come back as the same KfopsError."""
     python = check_python(python or tfdv_python())
-    command = [str(python), "-m", WORKER_MODULE]
+    command = [str(python), "-m", module]
     try:
         done = subprocess.run(
             command,

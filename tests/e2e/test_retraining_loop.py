@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,8 +38,9 @@ import pytest
 import yaml
 
 from tests.e2e.conftest import kfops, registry
-from tests.support.processes import live_in_session, stop_process
+from tests.support.processes import answers, live_in_session, stop_process, wait_until
 from tests.support.prometheus import prometheus_binary
+from tests.support.rollout_world import CANDIDATE_ERROR_RATE
 from tests.support.s3 import free_port
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -57,36 +58,6 @@ SECRET = "0123456789abcdef-loop-secret"
 NOT_FEATURES = ["churned", "customer_id", "event_timestamp"]
 ROWS = 400
 ENV = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "KFOPS_WEBHOOK_SECRET": SECRET}
-ERROR_RATE = {
-    "name": "error-rate",
-    "interval": "2s",
-    "count": 3,
-    "initialDelay": "3s",
-    "successCondition": "result[0] <= 0.01",
-    "failureCondition": "result[0] > 0.01",
-    "provider": {"prometheus": {"query": (
-        '(sum(rate(kfops_router_requests_total{variant="candidate",role="served",code=~"5.."}[5s]))'
-        ' or vector(0)) / sum(rate(kfops_router_requests_total{variant="candidate",role="served"}[5s]))'
-    )}},
-}  # fmt: skip
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``condition`` until it is truthy; fail naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
-        time.sleep(0.25)
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @contextmanager
@@ -150,7 +121,7 @@ def project(tmp_path: Path) -> Path:
         "inference_log": {"path": str(tmp_path / "log"), "sample_rate": 1.0, "flush_seconds": 0.5},
     }
     raw["drift"] = {"window": "1h", "textfile": str(tmp_path / "textfile" / "kfops_drift.prom")}
-    raw["rollout"] = {"analysisTemplates": [{"name": "error-rate", "metrics": [ERROR_RATE]}],
+    raw["rollout"] = {"analysisTemplates": [{"name": "error-rate", "metrics": [CANDIDATE_ERROR_RATE]}],
                       "strategy": {"canary": {"steps": [
                           {"setWeight": 50},
                           {"analysis": {"templates": [{"templateName": "error-rate"}]}}]}}}  # fmt: skip

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.support.kfp_api import API, KfpApiEmulator
+from tests.support.processes import answers, wait_until
 from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.slow
@@ -31,20 +32,6 @@ project: churn
 data: {path: 's3://bucket/churn.csv', target: churned}
 tracking: {uri: 'http://mlflow.kubeflow:5000'}
 """
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
-        time.sleep(0.2)
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture

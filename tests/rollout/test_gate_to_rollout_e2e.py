@@ -17,24 +17,13 @@ import yaml
 
 from tests.e2e.conftest import kfops, registry
 from tests.support.prometheus import prometheus_binary
+from tests.support.rollout_world import CANDIDATE_ERROR_RATE
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(prometheus_binary() is None, reason="needs prometheus (apt-get install)"),
 ]
 MODEL = "churn-classifier"
-ERROR_RATE = {
-    "name": "error-rate",
-    "interval": "2s",
-    "count": 3,
-    "initialDelay": "3s",
-    "successCondition": "result[0] <= 0.01",
-    "failureCondition": "result[0] > 0.01",
-    "provider": {"prometheus": {"query": (
-        '(sum(rate(kfops_router_requests_total{variant="candidate",role="served",code=~"5.."}[5s]))'
-        ' or vector(0)) / sum(rate(kfops_router_requests_total{variant="candidate",role="served"}[5s]))'
-    )}},
-}  # fmt: skip
 
 
 def aliases(state: Path) -> dict[str, str]:
@@ -50,7 +39,7 @@ def project(tmp_path: Path, repo: Path) -> Path:
     raw = yaml.safe_load(config.read_text())
     raw["runtime"] = {"root": str(tmp_path / "state")}
     raw["serving"] = {"inference": "thread", "grace_period_seconds": 2}
-    raw["rollout"] = {"analysisTemplates": [{"name": "error-rate", "metrics": [ERROR_RATE]}],
+    raw["rollout"] = {"analysisTemplates": [{"name": "error-rate", "metrics": [CANDIDATE_ERROR_RATE]}],
                       "strategy": {"canary": {"steps": [
                           {"setWeight": 50},
                           {"analysis": {"templates": [{"templateName": "error-rate"}]}}]}}}  # fmt: skip

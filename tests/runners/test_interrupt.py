@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 import yaml
 
 from kfops.validation import runtime
-from tests.support.processes import live_in_session
+from tests.support.processes import live_in_session, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -53,14 +52,6 @@ def running_step(step: str) -> Callable[[list[str]], bool]:
 def tfdv_runtime(argv: list[str]) -> bool:
     """The TFDV runtime validate starts: a grandchild of the run, in another interpreter."""
     return "kfops.validation.tfdv_worker" in argv
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout:g} s: {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -1,13 +1,37 @@
-"""Stopping the processes tests start (model servers, Prometheus), and finding what a run
-left behind."""
+"""Stopping the processes tests start (model servers, Prometheus), waiting for them, and
+finding what a run left behind."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
 
+import httpx
 import psutil
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``condition`` until it is truthy and return its value; fail naming ``what``
+    after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
+        time.sleep(0.2)
+
+
+def answers(url: str) -> bool:
+    """``url`` answers 200 now (a server that is up and ready)."""
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def stop_process(process: subprocess.Popen, timeout: float) -> None:

@@ -9,6 +9,20 @@ from kfops.rollout.drivers.controller import World
 
 UNREACHABLE = "router at http://127.0.0.1:1 did not answer"
 
+CANDIDATE_ERROR_RATE = {
+    "name": "error-rate",
+    "interval": "2s",
+    "count": 3,
+    "initialDelay": "3s",
+    "successCondition": "result[0] <= 0.01",
+    "failureCondition": "result[0] > 0.01",
+    "provider": {"prometheus": {"query": (
+        '(sum(rate(kfops_router_requests_total{variant="candidate",role="served",code=~"5.."}[5s]))'
+        ' or vector(0)) / sum(rate(kfops_router_requests_total{variant="candidate",role="served"}[5s]))'
+    )}},
+}  # fmt: skip
+"""A short error-rate analysis of the local router's candidate, for end-to-end rollouts."""
+
 
 class Recorder:
     """A traffic or alias backend: ``got`` holds the applied actions; with ``fail`` set,
