@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kfops.cluster.task_settings import COMPONENT_NAMES, check_component_names, image_for
 from kfops.config import KfopsConfig
 
 SERVING = "serving"
@@ -39,6 +38,11 @@ def serving_image(cfg: KfopsConfig) -> str:
 
 
 def image_plan(cfg: KfopsConfig) -> ImagePlan:
+    # Here, not at the top: task_settings imports kfp.kubernetes, which does not import
+    # inside a running step (kfp's executor runtime), and the deploy step reads
+    # serving_image from this module.
+    from kfops.cluster.task_settings import COMPONENT_NAMES, check_component_names, image_for
+
     check_component_names(cfg.cluster)
     components = {name: image_for(name, cfg.cluster) for name in COMPONENT_NAMES}
     serving = cfg.serving
