@@ -22,6 +22,8 @@ from urllib.parse import urlparse
 
 from kfops.config import KfopsConfig, config_to_dict, data_config_to_dict
 from kfops.errors import DataError, PipelineError, one_line
+from kfops.runners.code_digest import MEMO_NAME as CODE_MEMO
+from kfops.runners.code_digest import CodeDigests, local_image
 from kfops.runners.interrupts import interruptible, stop_descendants
 from kfops.runners.progress import ProgressStream, StepEvent, StepStatus
 from kfops.steps.reporting import ERROR_FILE_ENV, read_error
@@ -143,6 +145,7 @@ def run_pipeline_locally(
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     stop: Callable[[], object] = stop_descendants
+    digests = CodeDigests(state / CODE_MEMO)
     if runner == "docker":
         from kfops.runners.containers import container_environment, stop_run_containers
 
@@ -162,7 +165,8 @@ def run_pipeline_locally(
         task_runner = local.SubprocessRunner(use_venv=False)
 
         def image_of(component: str) -> str:
-            return LOCAL_IMAGE
+            # kfp.local keys a task on its image: the code the step runs is in the name.
+            return local_image(LOCAL_IMAGE, digests, component)
 
     local.init(
         runner=task_runner,
@@ -172,6 +176,7 @@ def run_pipeline_locally(
         cache_root=str(state / "cache"),
     )
     pipeline = pipeline_factory(image_of)
+    digests.memo.save()
     events: list[StepEvent] = []
     running: dict[str, None] = {}  # insertion-ordered set of the steps started, not ended
     stopping = threading.Event()  # set on SIGINT/SIGTERM: the killed steps' ends are noise
