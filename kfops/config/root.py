@@ -19,6 +19,7 @@ from kfops.config.sections import (
     RuntimeConfig,
     Strict,
     TrackingConfig,
+    UserStepConfig,
     ValidationConfig,
 )
 from kfops.config.serving import ServingConfig
@@ -42,6 +43,10 @@ class KfopsConfig(Strict):
     serving: ServingConfig | None = None
     rollout: RolloutPlan | None = None
     drift: DriftConfig | None = None
+    steps: list[UserStepConfig] = Field(
+        default_factory=list,
+        description="The user's own steps at named points of the training pipeline.",
+    )
     base_dir: str | None = Field(
         None, description="Directory of the config file; set by the loader."
     )
@@ -59,6 +64,30 @@ class KfopsConfig(Strict):
                 "registry.promotion is 'rollout' but there is no rollout: section to move "
                 "champion; add one (docs/rollouts.md) or set registry.promotion: direct"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _step_names_unique(self) -> KfopsConfig:
+        builtin = {
+            "ingest",
+            "features",
+            "validate",
+            "tune",
+            "train",
+            "evaluate",
+            "register",
+            "promote",
+            "deploy",
+            "drift",
+        }
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.name in builtin or step.name in seen:
+                raise ValueError(
+                    f"steps: the name '{step.name}' is taken (a built-in step or an earlier "
+                    "user step); give each step its own name"
+                )
+            seen.add(step.name)
         return self
 
     @property

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CONFIG_FILENAME = "kfops.yaml"
 STATE_DIRNAME = ".kfops"
@@ -119,12 +119,43 @@ DEFAULT_ESTIMATORS: dict[TaskType, str] = {
 }
 
 
+def _dotted_path(value: str) -> str:
+    if "." not in value or value.startswith(".") or value.endswith("."):
+        raise ValueError(f"'{value}' is not a dotted path; write it like package.module.Name")
+    return value
+
+
+class PreprocessingStep(Strict):
+    """One scikit-learn transformer of ``model.preprocessing``, fitted inside the model."""
+
+    transformer: Annotated[str, AfterValidator(_dotted_path)] = Field(
+        ..., description="Dotted path of a transformer class (fit and transform)."
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+    columns: list[str] | None = Field(
+        None,
+        description="Only these raw columns, in place of kfops' impute and one-hot (its "
+        "output must be numeric); absent: every feature column, before kfops' own encoding.",
+    )
+
+
 class ModelConfig(Strict):
     estimator: str | None = Field(
         None,
         description="Dotted path of a scikit-learn estimator; default a RandomForest for the task.",
     )
     params: dict[str, Any] = Field(default_factory=dict)
+    preprocessing: list[PreprocessingStep] = Field(
+        default_factory=list,
+        description="The user's transformers, part of the fitted model (one, or a list).",
+    )
+
+    @field_validator("preprocessing", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [{"transformer": value}]
+        return [value] if isinstance(value, dict) else value
 
     def estimator_for(self, task: TaskType) -> str:
         return self.estimator or DEFAULT_ESTIMATORS[task]
@@ -139,6 +170,53 @@ class ModelConfig(Strict):
                 f"'{value}' is not a dotted path; write it like sklearn.ensemble.RandomForestClassifier"
             )
         return value
+
+
+class StepPoint(StrEnum):
+    """Where in the training pipeline a user step runs: after this built-in step."""
+
+    INGEST = "ingest"
+    FEATURES = "features"
+    EVALUATE = "evaluate"
+
+
+class UserStepConfig(Strict):
+    """One of ``steps:``: the user's own step, a Python function or a KFP component YAML.
+
+    After ingest or features it gets each split as a DataFrame and returns the split the
+    next steps see; after evaluate it gets the fitted model and the test split and returns
+    extra metrics for the run, before the gate.
+    """
+
+    name: str = Field(
+        ...,
+        pattern=r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$",
+        description="The task's name in the pipeline and in errors (lower-case, dashes).",
+    )
+    after: StepPoint = Field(
+        ..., description="Runs after this built-in step: its output is what the next one sees."
+    )
+    function: Annotated[str, AfterValidator(_dotted_path)] | None = Field(
+        None, description="Dotted path of the step's function, e.g. my_project.steps.clean."
+    )
+    component: str | None = Field(
+        None, description="A KFP component YAML, relative to this file (instead of function)."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments of the function."
+    )
+    image: str | None = Field(
+        None, description="Image in a cluster; default the train step's (see kfops images --with)."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> UserStepConfig:
+        if (self.function is None) == (self.component is None):
+            raise ValueError(
+                f"step '{self.name}' needs exactly one of function: (a dotted path) or "
+                "component: (a KFP component YAML)"
+            )
+        return self
 
 
 class RegistryConfig(Strict):

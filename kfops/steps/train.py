@@ -49,13 +49,12 @@ def run_train(
     anomalies report) goes with the run under ``statistics/``, so every model version
     keeps the statistics of the data it was trained on, for skew and drift checks.
     """
-    import joblib
     import mlflow
     import pandas as pd
     from mlflow.models import infer_signature
 
     from kfops.registry.dataset_source import dataset_source
-    from kfops.training.estimator import train_model
+    from kfops.training.estimator import save_model, train_model
 
     if params_override:
         # Tuned values win over model.params; merged before parsing so that KFP's
@@ -66,9 +65,9 @@ def run_train(
     cfg = config_from_dict(config)
     task = TaskType(summary["task"])
     frame = pd.read_parquet(train_path)
-    model = train_model(frame, cfg.data, cfg.model, task)
+    model = train_model(frame, cfg.data, cfg.model, task, code_root=cfg.base_dir)
     os.makedirs(os.path.dirname(model_path) or ".", exist_ok=True)
-    joblib.dump(model, model_path)
+    save_model(model, model_path)
 
     experiment_id = use_tracking(
         cfg.resolved_tracking_uri(),
