@@ -43,6 +43,8 @@ TARGET, DROPPED = "churned", ["customer_id", "event_timestamp"]
 MODEL = "churn"
 CONCURRENCY = (1, 32)
 BARE_TREES = "(a') bare, tree by tree"
+BATCH_ROWS = 32
+BARE_BATCH = ("(a32) bare, 32-row batches", 1)
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 
@@ -281,7 +283,9 @@ def mean_batch(base: str) -> float:
     return float(found.get("sum", 0)) / max(float(found.get("count", 1)), 1.0)
 
 
-def run(seconds: float, skip_mlserver: bool) -> dict[tuple[str, int], Result]:
+def run(
+    seconds: float, skip_mlserver: bool, serving: dict[str, Any]
+) -> dict[tuple[str, int], Result]:
     import pandas as pd
 
     results: dict[tuple[str, int], Result] = {}
@@ -314,6 +318,16 @@ def run(seconds: float, skip_mlserver: bool) -> dict[tuple[str, int], Result]:
 
         results[(BARE_TREES, 1)] = timed_threads(bare_trees, 1, seconds)
         print(f"  (a') c=1: {results[(BARE_TREES, 1)]}", flush=True)
+        # The physical reference: what the model itself does with the machine's batches,
+        # 32 rows a call on one core (rows/s = 32 x calls/s).
+        batch = pd.DataFrame([row] * BATCH_ROWS)
+
+        def bare_batch() -> bool:
+            pipeline.predict(batch)
+            return True
+
+        results[BARE_BATCH] = timed_threads(bare_batch, 1, seconds)
+        print(f"  (a32) c=1: {results[BARE_BATCH]} = {rows_per_second(results):.0f} rows/s")
 
         v1 = {"instances": [row]}
         port = free_port()
@@ -331,7 +345,7 @@ def run(seconds: float, skip_mlserver: bool) -> dict[tuple[str, int], Result]:
         kfops = [str(Path(sys.executable).parent / "kfops"), "serve", "--model", str(model["mlflow_dir"]),
                  "--sha256", model["sha256"], "--port", str(port), "--name", MODEL,
                  "--grpc-port", str(grpc_port)]  # fmt: skip
-        env = {"KFOPS_SERVING": json.dumps({})}  # the shipped defaults
+        env = {"KFOPS_SERVING": json.dumps(serving)}  # {} = the shipped defaults
         with Server(
             "(c) kfops", kfops, f"http://127.0.0.1:{port}/v2/health/ready", env=env, cwd=folder
         ):
@@ -362,6 +376,10 @@ def run(seconds: float, skip_mlserver: bool) -> dict[tuple[str, int], Result]:
             url = f"http://127.0.0.1:{port}/v2/models/{MODEL}/infer"
             measure("(d) MLServer", url, v2_body(row, pandas=True), seconds, results)
     return results
+
+
+def rows_per_second(results: dict) -> float:
+    return results[BARE_BATCH].rps * BATCH_ROWS
 
 
 def report(results: dict[tuple[str, int], Result]) -> None:
@@ -397,6 +415,16 @@ def report(results: dict[tuple[str, int], Result]) -> None:
             f"bar 3: (c) p50 within 2 ms of (a) at c=1 .. {gap:+.2f} ms  {'met' if gap <= 2 else 'NOT met'}"
             f"  ({slices} alternating 1 s slices: (a) {bare_p50:.2f} ms, (c) {served_p50:.2f} ms)"
         )
+        if BARE_BATCH in results:
+            reference = rows_per_second(results)
+            ratio = kfops32.rps / reference
+            print(
+                f"bar 4: (c) req/s at c=32 >= 0.9 x (a32) rows/s on one core "
+                f"({reference:.0f}) .. {ratio:.2f}x  {'met' if ratio >= 0.9 else 'NOT met'}"
+            )
+            for name in ("(c) kfops V2", "(c) kfops V2 binary", "(c) kfops gRPC [py]"):
+                if (name, 32) in results:
+                    print(f"       {name} at c=32: {results[(name, 32)].rps / reference:.2f}x")
         trees = results.get((BARE_TREES, 1))
         if trees is not None:
             print(
@@ -412,12 +440,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=8.0, help="Seconds per load run.")
     parser.add_argument("--skip-mlserver", action="store_true")
+    parser.add_argument(
+        "--serving", default="{}", help="kfops' serving settings as JSON (default: shipped)."
+    )
     args = parser.parse_args()
     print(
         f"load generator: {generator_name()}; {os.cpu_count()} cores; {args.duration:g} s per run",
         flush=True,
     )
-    report(run(args.duration, args.skip_mlserver))
+    report(run(args.duration, args.skip_mlserver, json.loads(args.serving)))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from sklearn.ensemble import (
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
+from kfops.serving.preprocessing import compile_preprocessing
+
 TREE_DTYPE = np.float32  # what scikit-learn's trees are evaluated in
 CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)
 REGRESSORS = (RandomForestRegressor, ExtraTreesRegressor)
@@ -59,9 +61,10 @@ def forest_call(model: Any) -> Callable[[Any], np.ndarray] | None:
     classifier = isinstance(final, CLASSIFIERS)
     trees = list(final.estimators_)
     generic = final.predict_proba if classifier else final.predict
+    transform = compile_preprocessing(head) if head is not None else None
 
     def call(frame: Any) -> np.ndarray:
-        design = head.transform(frame) if head is not None else frame
+        design = transform(frame) if transform is not None else frame
         if sparse.issparse(design) or not _names_match(final, design):
             return np.asarray(generic(design))
         matrix = check_array(design, dtype=TREE_DTYPE, ensure_all_finite=False)

@@ -1,4 +1,4 @@
-"""The REST edge: JSON in and out, the body size limit, request metrics, error responses.
+"""The REST edge of the FastAPI routes: the body size limit, request metrics, error responses.
 
 Every exception that reaches HTTP is answered by :func:`error_response`, which asks
 :func:`kfops.serving.errors.http_error` for the status: the one place errors meet HTTP.
@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from kfops.errors import KfopsError
 from kfops.serving.errors import PayloadTooLargeError, RequestError, http_error
+from kfops.serving.inference_routes import declared_length, scope_headers, too_large
 from kfops.serving.kserve_import import kserve_errors
 
 if TYPE_CHECKING:
@@ -58,27 +59,6 @@ async def error_response(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-_JSON_TYPES = ("application/json", "application/cloudevents+json", "text/plain", "")
-
-
-def is_cloudevent(request: Request) -> bool:
-    headers = request.headers
-    return "ce-specversion" in headers or headers.get("content-type", "").startswith(
-        "application/cloudevents+json"
-    )
-
-
-def parse_json(body: bytes, request: Request) -> Any:
-    """The parsed body; anything but JSON is a 400 naming the problem."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in _JSON_TYPES and not media.endswith("+json"):
-        raise RequestError(f"content-type '{media}' is not JSON; send application/json")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise RequestError(f"the body is not JSON: {exc}") from None
-
-
 class ServingMiddleware:
     """Refuses bodies over the limit and counts inference requests by protocol and status."""
 
@@ -116,19 +96,10 @@ class ServingMiddleware:
                 metrics.observe_request(protocol, status, time.perf_counter() - started)
 
     def _declared_length(self, scope: dict[str, Any]) -> int:
-        for key, value in scope["headers"]:
-            if key == b"content-length":
-                try:
-                    return int(value)
-                except ValueError:
-                    raise RequestError(f"content-length {value!r} is not a number") from None
-        return 0
+        return declared_length(scope_headers(scope))
 
     def _too_large(self, size: int) -> str:
-        return (
-            f"the body has {size} bytes, over the limit of {self.max_body_bytes} "
-            "(serving.max_body_bytes); send fewer rows per request"
-        )
+        return too_large(size, self.max_body_bytes)
 
     def _limited(self, receive: Any) -> Any:
         received = 0

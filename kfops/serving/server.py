@@ -29,19 +29,18 @@ from fastapi import FastAPI, Request, Response
 from fastapi import Path as FastAPIPath
 
 from kfops.errors import ServingError
-from kfops.serving import binary
 from kfops.serving.grpc_service import start_grpc_server
+from kfops.serving.inference_routes import (
+    Answer,
+    InferenceRoutes,
+    answer_v1,
+    answer_v2,
+    is_cloudevent,
+)
 from kfops.serving.kserve_import import ModelServer, V1Endpoints, V2Endpoints, kserve_errors
 from kfops.serving.model import KfopsModel
 from kfops.serving.openapi import v1_request_body, v2_request_body
-from kfops.serving.rest import (
-    HANDLED,
-    JSONResponse,
-    ServingMiddleware,
-    error_response,
-    is_cloudevent,
-    parse_json,
-)
+from kfops.serving.rest import HANDLED, JSONResponse, ServingMiddleware, error_response
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +102,10 @@ class KfopsModelServer(ModelServer):
         served = FastAPIPath(json_schema_extra={"enum": [model.name]})
 
         async def predict(request: Request, model_name: str = served) -> Response:
-            if is_cloudevent(request):  # kserve's handler unwraps CloudEvents
+            if is_cloudevent(request.headers):  # kserve's handler unwraps CloudEvents
                 return await v1.predict(model_name, request)
             target = self._ready(model_name)
-            payload = parse_json(await request.body(), request)
-            request_id = request.headers.get("x-request-id", "")
-            return JSONResponse(await target.infer_v1(payload, request_id))
+            return _response(await answer_v1(target, await request.body(), request.headers))
 
         async def infer(request: Request, model_name: str = served) -> Response:
             return await answer(self._ready(model_name), request)
@@ -126,25 +123,7 @@ class KfopsModelServer(ModelServer):
             return await answer(target, request)
 
         async def answer(target: KfopsModel, request: Request) -> Response:
-            """JSON or the binary extension in; JSON, or binary outputs when asked, out."""
-            body = await request.body()
-            header_length = request.headers.get(binary.HEADER)
-            if header_length is None:
-                payload = parse_json(body, request)
-                if not (isinstance(payload, dict) and _may_want_binary(payload)):
-                    return JSONResponse(await target.infer_v2(payload))
-            else:
-                payload = binary.decode_request(body, header_length)
-            raw = binary.binary_outputs(payload)
-            header, outputs = await target.infer_v2_tensors(payload)
-            if not raw:
-                return JSONResponse({**header, "outputs": [o.as_json() for o in outputs]})
-            content, length = binary.encode_response(header, outputs, raw)
-            return Response(
-                content,
-                media_type=binary.CONTENT_TYPE,
-                headers={"Inference-Header-Content-Length": str(length)},
-            )
+            return _response(await answer_v2(target, await request.body(), request.headers))
 
         responses = {status: {"description": text} for status, text in _ERROR_STATUSES.items()}
         route = app.add_api_route
@@ -176,6 +155,12 @@ class KfopsModelServer(ModelServer):
         app.add_middleware(ServingMiddleware, model=model, max_body_bytes=self.max_body_bytes)
         return app
 
+    def asgi_application(self, model: KfopsModel) -> InferenceRoutes:
+        """The FastAPI application behind the two inference routes answered directly."""
+        return InferenceRoutes(
+            self.create_application(model), model, self.max_body_bytes, self._ready
+        )
+
     def _ready(self, name: str) -> KfopsModel:
         model = self.registered_models.get_model(name)
         if model is None:
@@ -188,12 +173,13 @@ class KfopsModelServer(ModelServer):
         """Serve until stopped, then drain in-flight requests and the data plane."""
         self.register_model(model)
         config = uvicorn.Config(
-            self.create_application(model),
+            self.asgi_application(model),
             host=self.host,
             port=self.http_port,
             log_config=None,
             access_log=False,
             lifespan="off",
+            proxy_headers=False,  # nothing here reads the client's address
             timeout_graceful_shutdown=self.grace_period,
             timeout_keep_alive=self.timeout_keep_alive,
         )
@@ -262,15 +248,8 @@ class KfopsModelServer(ModelServer):
         return self._bound_port or self.http_port
 
 
-def _may_want_binary(payload: dict[str, Any]) -> bool:
-    """Whether a JSON request mentions binary outputs (most do not: the quick path)."""
-    parameters = payload.get("parameters")
-    if isinstance(parameters, dict) and "binary_data_output" in parameters:
-        return True
-    outputs = payload.get("outputs")
-    return isinstance(outputs, list) and any(
-        isinstance(o, dict) and isinstance(o.get("parameters"), dict) for o in outputs
-    )
+def _response(answer: Answer) -> Response:
+    return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
 
 
 _ERROR_STATUSES = {
