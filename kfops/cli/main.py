@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from kfops.cli import cluster as cluster_cli
+from kfops.cli import dashboard as dashboard_cli
 from kfops.cli import data as data_cli
 from kfops.cli import drift as drift_cli
 from kfops.cli import monitoring as monitoring_cli
@@ -53,6 +54,7 @@ def _options(
 
 cluster_cli.register(app)
 data_cli.register(app)
+dashboard_cli.register(app)
 serve_cli.register(app)
 rollout_cli.register(app)
 monitoring_cli.register(app)
