@@ -171,7 +171,7 @@ class DataPlane:
             if self.pool is not None:
                 output = self.pool.predict(arrays)
             else:
-                output = self.predictor.predict(pd.DataFrame(arrays, copy=False))
+                output = self.predictor.predict_columns(arrays)
         except (ValueError, TypeError) as exc:  # the estimator's own input validation
             raise InputError(f"the model cannot use this input: {exc}") from exc
         seconds = time.perf_counter() - started

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -27,7 +28,7 @@ from sklearn.ensemble import (
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 
-from kfops.serving.preprocessing import compile_preprocessing
+from kfops.serving.preprocessing import as_input, compile_preprocessing
 
 TREE_DTYPE = np.float32  # what scikit-learn's trees are evaluated in
 CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)
@@ -52,32 +53,41 @@ def _names_match(final: Any, design: Any) -> bool:
 
 def forest_call(model: Any) -> Callable[[Any], np.ndarray] | None:
     """``predict_proba`` (classifiers) or ``predict`` (regressors) of a single-output forest,
-    tree by tree; None when the model is not one (the caller keeps scikit-learn's path)."""
+    tree by tree; None when the model is not one (the caller keeps scikit-learn's path).
+
+    The call takes a DataFrame, or the batch's columns as a dict of arrays (the server's
+    form, which the compiled preprocessing reads without building a DataFrame)."""
     head, final = _split(model)
     if not isinstance(final, CLASSIFIERS + REGRESSORS):
         return None
     if getattr(final, "n_outputs_", 1) != 1 or not getattr(final, "estimators_", None):
         return None
     classifier = isinstance(final, CLASSIFIERS)
-    trees = list(final.estimators_)
+    # Each tree's own ``predict_proba``/``predict`` with check_input=False is its
+    # ``tree_.predict`` sliced; called directly, without the per-tree fitted/tags checks.
+    if classifier:
+        trees = [
+            (tree.tree_.predict, slice(None), slice(0, tree.n_classes_))
+            for tree in final.estimators_
+        ]
+    else:
+        trees = [(tree.tree_.predict, slice(None), 0) for tree in final.estimators_]
     generic = final.predict_proba if classifier else final.predict
     transform = compile_preprocessing(head) if head is not None else None
 
     def call(frame: Any) -> np.ndarray:
+        if isinstance(frame, dict):
+            frame = as_input(transform, frame) if transform is not None else pd.DataFrame(frame)
         design = transform(frame) if transform is not None else frame
         if sparse.issparse(design) or not _names_match(final, design):
             return np.asarray(generic(design))
         matrix = check_array(design, dtype=TREE_DTYPE, ensure_all_finite=False)
         if matrix.shape[1] != final.n_features_in_ or not np.isfinite(matrix).all():
             return np.asarray(generic(design))  # scikit-learn refuses, or routes missing values
-        if classifier:
-            total = np.zeros((matrix.shape[0], final.n_classes_), dtype=np.float64)
-            for tree in trees:
-                total += tree.predict_proba(matrix, check_input=False)
-        else:
-            total = np.zeros(matrix.shape[0], dtype=np.float64)
-            for tree in trees:
-                total += tree.predict(matrix, check_input=False)
+        shape = (matrix.shape[0], final.n_classes_) if classifier else matrix.shape[0]
+        total = np.zeros(shape, dtype=np.float64)
+        for predict, rows, columns in trees:
+            total += predict(matrix)[rows, columns]
         total /= len(trees)
         return total
 

@@ -69,7 +69,13 @@ class Predictor:
         names = getattr(self.model, "feature_names_in_", None)
         return [str(n) for n in names] if names is not None else None
 
-    def predict(self, frame: pd.DataFrame) -> Output:
+    def predict_columns(self, columns: dict[str, np.ndarray]) -> Output:
+        """The batch as column arrays: forests read them as they are, others as a frame."""
+        if self._forest is not None and (self._classes is None or self._argmax):
+            return self.predict(columns)
+        return self.predict(pd.DataFrame(columns, copy=False))
+
+    def predict(self, frame: pd.DataFrame | dict[str, np.ndarray]) -> Output:
         if self._classes is None:
             predict = self._forest or self.model.predict
             return Output(np.asarray(predict(frame)))

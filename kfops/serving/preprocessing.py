@@ -41,6 +41,16 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 Transform = Callable[[Any], Any]
+BLOCK = "_kfops_block"
+"""On a compiled leaf: the 2-D array kind it reads ("numbers" or "objects"), so a column
+transformer given the batch's columns (a dict of arrays) can hand it one without pandas."""
+COLUMNS = "_kfops_columns"
+"""On a compiled head: it also takes the batch as a dict of column arrays."""
+
+
+def as_input(transform: Transform, columns: dict[str, np.ndarray]) -> Any:
+    """The batch as ``transform`` takes it: the columns themselves, or a DataFrame."""
+    return columns if getattr(transform, COLUMNS, False) else pd.DataFrame(columns, copy=False)
 
 
 def compile_preprocessing(head: Any) -> Transform:
@@ -57,6 +67,9 @@ def compile_preprocessing(head: Any) -> Transform:
                 frame = step(frame)
             return frame
 
+        for mark in (BLOCK, COLUMNS):
+            if hasattr(steps[0], mark):
+                setattr(chained, mark, getattr(steps[0], mark))
         return chained
     if type(head) is ColumnTransformer:
         return _column_transformer(head) or head.transform
@@ -91,14 +104,40 @@ def _column_transformer(ct: ColumnTransformer) -> Transform | None:
     sparse_output = bool(ct.sparse_output_)
 
     def transform(frame: Any) -> Any:
-        if not isinstance(frame, pd.DataFrame) or not needed.issubset(frame.columns):
-            return ct.transform(frame)  # scikit-learn names what is wrong
-        outputs = [call(frame[columns]) for columns, call in parts]
+        if isinstance(frame, dict) and needed.issubset(frame):
+            outputs = [call(_block(frame, columns, call)) for columns, call in parts]
+        elif isinstance(frame, pd.DataFrame) and needed.issubset(frame.columns):
+            outputs = [call(frame[columns]) for columns, call in parts]
+        else:
+            return ct.transform(_frame(frame))  # scikit-learn names what is wrong
         if sparse_output:
-            return ct._hstack(outputs, n_samples=len(frame))
+            return ct._hstack(outputs, n_samples=outputs[0].shape[0])
         return np.hstack([o.toarray() if sparse.issparse(o) else o for o in outputs])
 
+    setattr(transform, COLUMNS, True)
     return transform
+
+
+def _frame(frame: Any) -> Any:
+    return pd.DataFrame(frame, copy=False) if isinstance(frame, dict) else frame
+
+
+def _block(columns: dict[str, np.ndarray], names: list[str], call: Transform) -> Any:
+    """The columns a part reads: a 2-D array when its leaf takes one, else a DataFrame.
+
+    The array is what ``frame[names].to_numpy()`` would give the leaf's fast path; when
+    the columns' types do not suit it, the DataFrame goes to scikit-learn as before.
+    """
+    arrays = [columns[name] for name in names]
+    kind = getattr(call, BLOCK, None)
+    if kind == "numbers" and all(a.dtype == np.float64 or a.dtype.kind in "iu" for a in arrays):
+        return np.column_stack(arrays).astype(np.float64, copy=False)
+    if kind == "objects" and all(a.dtype == np.dtype(object) for a in arrays):
+        block = np.empty((len(arrays[0]), len(arrays)), dtype=object)
+        for j, values in enumerate(arrays):
+            block[:, j] = values
+        return block
+    return pd.DataFrame(dict(zip(names, arrays, strict=True)), copy=False)
 
 
 def _is_nan(value: Any) -> bool:
@@ -130,6 +169,7 @@ def _numbers_filled(imputer: SimpleImputer, statistics: np.ndarray) -> Transform
             values[np.where(missing.T)[::-1]] = np.repeat(statistics, missing.sum(axis=0))
         return values
 
+    setattr(transform, BLOCK, "numbers")
     return transform
 
 
@@ -184,6 +224,7 @@ def _objects_filled(imputer: SimpleImputer, fill: Any) -> Transform:
         values[values != values] = fill  # scikit-learn's mask for NaN in objects
         return values
 
+    setattr(transform, BLOCK, "objects")
     return transform
 
 
@@ -233,4 +274,5 @@ def _one_hot_encoder(encoder: OneHotEncoder) -> Transform | None:
         out = sparse.csr_matrix((data, indices, indptr), shape=(rows, width), dtype=dtype)
         return out if encoder.sparse_output else out.toarray()
 
+    setattr(transform, BLOCK, "objects")
     return transform

@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 def _child(inbox: Connection, outbox: Connection) -> None:
     """The child's loop: the estimator first, then one batch in, one output out."""
-    import pandas as pd
-
     # Ctrl-C reaches the whole process group; the parent decides when the child stops
     # (after draining), by closing the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -53,7 +51,7 @@ def _child(inbox: Connection, outbox: Connection) -> None:
         if arrays is None:
             return
         try:
-            outbox.send((True, predictor.predict(pd.DataFrame(arrays, copy=False))))
+            outbox.send((True, predictor.predict_columns(arrays)))
         except Exception as exc:  # the estimator's error, sent back to the batch
             try:
                 outbox.send((False, exc))

@@ -49,6 +49,25 @@ def test_classifier_probabilities_are_bit_identical(n_classes: int) -> None:
     assert out.labels.tolist() == model.predict(FRAME.head(50)).tolist()
 
 
+def test_the_batch_as_column_arrays_gives_the_same_numbers() -> None:
+    """The server hands the batch over as a dict of arrays; no DataFrame is built for it."""
+    batch = FRAME.head(40).copy()
+    batch.loc[::5, "a"] = np.nan
+    batch.loc[::7, "c"] = "unseen"
+    columns = {name: batch[name].to_numpy() for name in batch}
+    model = pipeline(RandomForestClassifier(n_estimators=30, random_state=0)).fit(FRAME, LABELS)
+    assert np.array_equal(forest_call(model)(columns), model.predict_proba(batch))
+    out = Predictor(model).predict_columns(columns)
+    assert out.labels.tolist() == model.predict(batch).tolist()
+    regressor = pipeline(RandomForestRegressor(n_estimators=10, random_state=0)).fit(FRAME, TARGET)
+    assert np.array_equal(Predictor(regressor).predict_columns(columns).labels,
+                          regressor.predict(batch))  # fmt: skip
+    boosted = pipeline(GradientBoostingClassifier(n_estimators=5)).fit(FRAME, LABELS)
+    assert Predictor(boosted).predict_columns(columns).labels.tolist() == (
+        boosted.predict(batch).tolist()
+    )
+
+
 def test_regressors_and_bare_forests_are_bit_identical() -> None:
     model = pipeline(ExtraTreesRegressor(n_estimators=20, random_state=0)).fit(FRAME, TARGET)
     assert np.array_equal(forest_call(model)(FRAME), model.predict(FRAME))

@@ -18,7 +18,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from kfops.serving.preprocessing import compile_preprocessing
+from kfops.serving.preprocessing import COLUMNS, compile_preprocessing
 from kfops.training.estimator import build_model_pipeline
 
 NUMBERS = ["tenure", "charges"]
@@ -107,7 +107,12 @@ HEADS = {
 @given(frame=frames())
 def test_compiled_head_equals_scikit_learn(name: str, frame: pd.DataFrame) -> None:
     head = HEADS[name]
-    same(head.transform(frame), compile_preprocessing(head)(frame))
+    compiled = compile_preprocessing(head)
+    expected = head.transform(frame)
+    same(expected, compiled(frame))
+    # The server's form: the batch's columns as arrays, no DataFrame.
+    assert getattr(compiled, COLUMNS, False)
+    same(expected, compiled({name: frame[name].to_numpy() for name in frame}))
 
 
 def test_the_fast_paths_are_taken() -> None:
