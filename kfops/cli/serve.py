@@ -32,9 +32,9 @@ class FeastOnlineFeatures:
         self._store = open_store(cfg.features, cfg.state_dir)
 
     def lookup(self, entity_rows: list[dict[str, Any]], feature_order: list[str]) -> Any:
-        from kfops.features.online import online_feature_vector
+        from kfops.features.online import online_feature_columns
 
-        return online_feature_vector(self._store, self._service, entity_rows, feature_order)
+        return online_feature_columns(self._store, self._service, entity_rows, feature_order)
 
 
 def _online_features(cfg: KfopsConfig, settings: ServingConfig) -> FeastOnlineFeatures | None:

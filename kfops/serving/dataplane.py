@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from kfops.errors import KfopsError
 from kfops.serving.batcher import AdaptiveBatcher
@@ -40,8 +39,10 @@ class OnlineFeatures(Protocol):
 
     entity_keys: frozenset[str]
 
-    def lookup(self, entity_rows: list[dict[str, Any]], feature_order: list[str]) -> pd.DataFrame:
-        """One row per entity row, the columns of ``feature_order``; unknown entities: nulls."""
+    def lookup(
+        self, entity_rows: list[dict[str, Any]], feature_order: list[str]
+    ) -> dict[str, list[Any]]:
+        """The columns of ``feature_order``, a value per entity row; unknown entities: None."""
         ...
 
 
@@ -142,7 +143,7 @@ class DataPlane:
         assert self.online_features is not None
         order = list(self.schema.model_order)
         try:
-            frame = await asyncio.get_running_loop().run_in_executor(
+            found = await asyncio.get_running_loop().run_in_executor(
                 None, self.online_features.lookup, entities, order
             )
         except KfopsError:
@@ -152,8 +153,9 @@ class DataPlane:
                 f"online feature lookup for {len(entities)} entities failed "
                 f"({type(exc).__name__}: {exc}); retry, or send the features themselves"
             ) from exc
+        # NaN (a float the store kept for "no value") counts as missing, like None.
         columns = {
-            name: [None if pd.isna(v) else v for v in frame[name].tolist()] for name in order
+            name: [None if v is None or v != v else v for v in found[name]] for name in order
         }
         try:
             return self.schema.check_columns(columns)

@@ -8,7 +8,7 @@ import pytest
 from kfops.config import FeaturesConfig
 from kfops.errors import FeaturesError
 from kfops.features.materialize import materialize_to
-from kfops.features.online import online_feature_vector
+from kfops.features.online import online_feature_columns, online_feature_vector
 from kfops.features.store import apply_definitions, open_store
 
 from .conftest import DAY, SERVICE, T0, free_port
@@ -26,6 +26,14 @@ def check_vector(store) -> None:
     assert frame.iloc[2].tolist() == [50, "basic", 7]
     keyed = online_feature_vector(store, SERVICE, ROWS[:1], ["customer_id", "calls"])
     assert keyed.iloc[0].tolist() == ["a", 2]
+    # The server's form: Feast's column lists in the model's order, None where unknown.
+    columns = online_feature_columns(store, SERVICE, ROWS, ORDER)
+    assert list(columns) == ORDER
+    assert columns == {
+        "age": [30, None, 50],
+        "plan": ["plus", None, "basic"],
+        "calls": [2, None, 7],
+    }
 
 
 def test_sqlite_vector_in_the_requested_order(store):

@@ -102,10 +102,13 @@ class FakeOnlineFeatures:
         self.frame = frame.drop(columns=[TARGET, "event_timestamp"]).set_index("customer_id")
         self.calls: list[list[dict[str, Any]]] = []
 
-    def lookup(self, entity_rows: list[dict[str, Any]], feature_order: list[str]) -> pd.DataFrame:
+    def lookup(
+        self, entity_rows: list[dict[str, Any]], feature_order: list[str]
+    ) -> dict[str, list[Any]]:
         self.calls.append(entity_rows)
         ids = [row["customer_id"] for row in entity_rows]
-        return self.frame.reindex(ids)[feature_order].reset_index(drop=True)
+        found = self.frame.reindex(ids)[feature_order]
+        return {name: found[name].tolist() for name in feature_order}  # NaN where unknown
 
 
 @pytest.fixture(scope="session")
