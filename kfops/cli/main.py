@@ -10,12 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.control import Control, ControlType
 
 from kfops.cli import cluster as cluster_cli
 from kfops.cli import dashboard as dashboard_cli
 from kfops.cli import data as data_cli
 from kfops.cli import drift as drift_cli
 from kfops.cli import monitoring as monitoring_cli
+from kfops.cli import new as new_cli
 from kfops.cli import rollout as rollout_cli
 from kfops.cli import serve as serve_cli
 from kfops.cli import webhook as webhook_cli
@@ -60,6 +62,7 @@ rollout_cli.register(app)
 monitoring_cli.register(app)
 drift_cli.register(app)
 webhook_cli.register(app)
+new_cli.register(app)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="kfops.yaml (default: ./kfops.yaml).")
@@ -86,9 +89,12 @@ def event_printer(out: Console):
     """Progress lines go to the terminal we started on: the run redirects sys.stdout."""
 
     def print_event(event: StepEvent) -> None:
-        if event.status is StepStatus.STARTED:
+        if out.is_terminal:
+            out.control(Control((ControlType.ERASE_IN_LINE, 2)))  # the last "… step" line
+        if event.status in (StepStatus.STARTED, StepStatus.PROGRESS):
             if out.is_terminal:
-                out.print(f"[dim]… {event.step}[/]", end="\r")
+                said = f": {event.detail}" if event.detail else ""
+                out.print(f"[dim]… {event.step}{said}[/]", end="\r", no_wrap=True, crop=True)
             return
         note = {StepStatus.CACHED: "cached", StepStatus.FAILED: "failed"}.get(event.status, "")
         took = f"{event.seconds:5.1f} s" if event.status is not StepStatus.CACHED else "      "

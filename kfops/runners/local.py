@@ -8,6 +8,7 @@ names for it instead (:mod:`kfops.runners.containers`): the cluster's images, lo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -26,6 +27,7 @@ from kfops.runners.code_digest import MEMO_NAME as CODE_MEMO
 from kfops.runners.code_digest import CodeDigests, local_image
 from kfops.runners.interrupts import interruptible, stop_descendants
 from kfops.runners.progress import ProgressStream, StepEvent, StepStatus
+from kfops.runners.warm import WARM_ENV, warm_steps
 from kfops.steps.reporting import ERROR_FILE_ENV, read_error
 
 # The subprocess runner warns about images without "python" in their name.
@@ -168,6 +170,9 @@ def run_pipeline_locally(
             # kfp.local keys a task on its image: the code the step runs is in the name.
             return local_image(LOCAL_IMAGE, digests, component)
 
+    warm = contextlib.ExitStack()
+    if runner != "docker" and os.environ.get(WARM_ENV, "1") != "0":
+        warm.enter_context(warm_steps())
     local.init(
         runner=task_runner,
         pipeline_root=str(pipeline_root),
@@ -186,7 +191,7 @@ def run_pipeline_locally(
             return
         if event.status is StepStatus.STARTED:
             running[event.step] = None
-        elif event.status is not StepStatus.CACHED:
+        elif event.status not in (StepStatus.CACHED, StepStatus.PROGRESS):
             running.pop(event.step, None)
         events.append(event)
         on_event(event)
@@ -200,7 +205,11 @@ def run_pipeline_locally(
         root.handlers = [handler]
         root.setLevel(logging.INFO)
         try:
-            with redirect_stdout(stream), interruptible(lambda: tuple(running), stopping, stop):
+            with (
+                warm,
+                redirect_stdout(stream),
+                interruptible(lambda: tuple(running), stopping, stop),
+            ):
                 task = pipeline(
                     config=config_to_dict(cfg),
                     data_config=data_config_to_dict(cfg),

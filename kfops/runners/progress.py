@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TextIO
 
+from kfops.steps.reporting import PROGRESS_MARK
+
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+PROGRESS = re.compile(rf"{PROGRESS_MARK} ([\w-]+): (.*)$")
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Executing task '([\w-]+)'"), "started"),
     (re.compile(r"Task '?([\w-]+)'? cache hit"), "cached"),
@@ -28,6 +31,7 @@ class StepStatus(StrEnum):
     CACHED = "cached"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    PROGRESS = "progress"  # a long step says what it is doing (``detail``)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class StepEvent:
     step: str
     status: StepStatus
     seconds: float = 0.0
+    detail: str = ""
 
 
 def parse_line(line: str) -> tuple[str, StepStatus] | None:
@@ -76,6 +81,13 @@ class ProgressStream(io.TextIOBase):
         self._log.flush()
 
     def _handle(self, line: str) -> None:
+        said = PROGRESS.search(ANSI.sub("", line))
+        if said:
+            step, detail = said.groups()
+            now = time.monotonic()
+            elapsed = now - self._started.get(step, now)
+            self._on_event(StepEvent(step, StepStatus.PROGRESS, elapsed, detail.strip()))
+            return
         parsed = parse_line(line)
         if parsed is None:
             return

@@ -18,6 +18,13 @@ from pathlib import Path
 from kfops.errors import KfopsError, PipelineError, error_from_name, one_line
 
 ERROR_FILE_ENV = "KFOPS_ERROR_FILE"
+PROGRESS_MARK = "kfops-progress"
+
+
+def progress(step: str, message: str) -> None:
+    """Say what a long step is doing now, on a line of its own: the local runner shows it
+    while the step runs (a cluster keeps it in the pod's log)."""
+    print(f"{PROGRESS_MARK} {step}: {message}", flush=True)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 from kfops import __version__
 from kfops.config import TaskType, config_from_dict
 from kfops.registry.tracking import git_commit, use_tracking
+from kfops.steps.reporting import progress
 from kfops.steps.results import TrainResult
 
 MODEL_ARTIFACT = "model"
@@ -65,10 +66,16 @@ def run_train(
     cfg = config_from_dict(config)
     task = TaskType(summary["task"])
     frame = pd.read_parquet(train_path)
+    progress(
+        "train",
+        f"fitting {cfg.model.estimator_for(task)} on {len(frame):,} rows, "
+        f"{frame.shape[1] - 1} columns",
+    )
     model = train_model(frame, cfg.data, cfg.model, task, code_root=cfg.base_dir)
     os.makedirs(os.path.dirname(model_path) or ".", exist_ok=True)
     save_model(model, model_path)
 
+    progress("train", "logging the run, its dataset and the model to MLflow")
     experiment_id = use_tracking(
         cfg.resolved_tracking_uri(),
         cfg.experiment_name,

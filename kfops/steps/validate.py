@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kfops.config import KfopsConfig, config_from_dict
+from kfops.steps.reporting import progress
 from kfops.steps.results import ValidateResult
 from kfops.validation.validate import validate_splits
 
@@ -41,6 +42,11 @@ def run_validate(
 
 
 def _validate(cfg: KfopsConfig, train_path: str, test_path: str, out_dir: str) -> ValidateResult:
+    schema = cfg.validation.schema_path
+    against = (
+        f"checked against {schema}" if schema and Path(schema).is_file() else "schema inferred"
+    )
+    progress("validate", f"TFDV statistics of the train and test splits, {against}")
     report = validate_splits(
         train_path=train_path,
         test_path=test_path,

@@ -69,6 +69,9 @@ def test_an_edit_to_the_train_module_reruns_train_and_nothing_before(
     first = run()
     assert first.returncode == 0, first.stdout + first.stderr
     assert set(steps(first.stdout).values()) == {"ran"}
+    log = next((tmp_path / "state" / "runs").glob("*/pipeline.log")).read_text()
+    assert "kfops-progress validate: TFDV statistics of the train and test splits" in log
+    assert "kfops-progress train: fitting sklearn.ensemble.RandomForestClassifier on" in log
     second = run()
     assert second.returncode == 0, second.stderr
     assert set(steps(second.stdout).values()) == {"cached"}

@@ -7,6 +7,7 @@ shell, the step's Python, the TFDV runtime under validate) carries that session'
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -42,16 +43,25 @@ def cmdline(process: psutil.Process) -> list[str]:
         return []
 
 
-def running_step(step: str) -> Callable[[list[str]], bool]:
-    """The executor of a kfp.local step names its function after --function_to_execute."""
-    return lambda argv: any(
-        a == "--function_to_execute" and b == step for a, b in zip(argv, argv[1:], strict=False)
-    )
+def running_step(step: str) -> Callable[[psutil.Process], bool]:
+    """A step forked from the warm server is named ``kfops:<step>``; one started as its own
+    interpreter (KFOPS_WARM_STEPS=0) names its function after --function_to_execute."""
+
+    def marker(process: psutil.Process) -> bool:
+        argv = cmdline(process)
+        with contextlib.suppress(psutil.Error):
+            if process.name() == f"kfops:{step}":
+                return True
+        return any(
+            a == "--function_to_execute" and b == step for a, b in zip(argv, argv[1:], strict=False)
+        )
+
+    return marker
 
 
-def tfdv_runtime(argv: list[str]) -> bool:
+def tfdv_runtime(process: psutil.Process) -> bool:
     """The TFDV runtime validate starts: a grandchild of the run, in another interpreter."""
-    return "kfops.validation.tfdv_worker" in argv
+    return "kfops.validation.tfdv_worker" in cmdline(process)
 
 
 @pytest.fixture
@@ -90,9 +100,7 @@ def test_interrupted_run_stops_its_step_and_a_rerun_completes(
     run = start_run(project, tmp_path)
     try:
         wait_until(
-            lambda: (
-                run.poll() is None and any(marker(cmdline(p)) for p in live_in_session(run.pid))
-            ),
+            lambda: run.poll() is None and any(marker(p) for p in live_in_session(run.pid)),
             timeout=300,
             what=f"{step} running in the run's process tree",
         )

@@ -44,3 +44,18 @@ def test_stream_logs_everything_and_times_steps():
 def test_step_name_strips_suffix():
     assert step_name("train-2") == "train"
     assert step_name("ingest") == "ingest"
+
+
+def test_a_long_step_says_what_it_is_doing():
+    log, events = io.StringIO(), []
+    stream = ProgressStream(log, events.append)
+    stream.write("Executing task 'train'\n")
+    stream.write("    kfops-progress train: fitting RandomForestClassifier on 5,634 rows\n")
+    stream.write("Task 'train' finished with status SUCCESS\n")
+    assert [(e.step, e.status, e.detail) for e in events] == [
+        ("train", StepStatus.STARTED, ""),
+        ("train", StepStatus.PROGRESS, "fitting RandomForestClassifier on 5,634 rows"),
+        ("train", StepStatus.SUCCEEDED, ""),
+    ]
+    assert events[1].seconds >= 0.0
+    assert "kfops-progress train" in log.getvalue(), "the log keeps the line too"
