@@ -88,6 +88,7 @@ class V2Codec:
     def __init__(self, schema: InputSchema, classes: list[Any] | None) -> None:
         self.schema = schema
         self.classes = classes
+        self._classes_json = json.dumps(classes)  # the same on every response
 
     def decode(self, payload: Any) -> TabularRequest:
         if not isinstance(payload, dict):
@@ -162,7 +163,11 @@ class V2Codec:
         if PREDICT in wanted:
             tensors.append(OutputTensor(PREDICT, prediction.labels))
         if prediction.probabilities is not None and PREDICT_PROBA in wanted:
-            classes = {"classes": json.dumps(prediction.classes)}
+            classes = {
+                "classes": self._classes_json
+                if prediction.classes == self.classes
+                else json.dumps(prediction.classes)
+            }
             tensors.append(OutputTensor(PREDICT_PROBA, prediction.probabilities, classes))
         return tensors
 
