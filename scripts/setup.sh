@@ -49,6 +49,7 @@ log "checkov (runtimes/checkov/.venv)"
 # and docker.io with debootstrap: the engine that builds and runs the images, and the
 # Debian root file system their local base image is made from (no registry is reachable).
 SYSTEM_PACKAGES=(redis-server wrk prometheus prometheus-alertmanager postgresql docker.io debootstrap)
+SYSTEM_PACKAGES+=(chromium chromium-driver)  # the dashboard's browser test (tests/dashboard/test_browser.py)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

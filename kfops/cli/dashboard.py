@@ -10,6 +10,7 @@ ModelRollout's command annotation, as the signed-in user, for the operator to ca
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,7 +79,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from kfops.dashboard.access import ActionPolicy
-        from kfops.dashboard.app import build_app
+        from kfops.dashboard.app import build_app, warm_up
 
         cfg = resolve_config(config, overrides=set_)
         policy = ActionPolicy(allow_actions, cluster, user_header.lower(), user_prefix)
@@ -94,6 +95,7 @@ def register(app: typer.Typer) -> None:
         server = uvicorn.Server(
             uvicorn.Config(build_app(board), log_level="warning", access_log=False, lifespan="off")
         )
+        threading.Thread(target=warm_up, args=(board,), daemon=True).start()
         server.run(sockets=[sock])
 
 

@@ -208,3 +208,12 @@ def _arguments(command: str, body: dict[str, Any]) -> dict[str, Any] | str:
     if command == "promote" and body.get("full") is True:
         return {"full": True}
     return {}
+
+
+def warm_up(board: Dashboard) -> None:
+    """Read the registry once before anyone asks: MLflow's import and the store's first open
+    take about 3 s here, which the first page load would otherwise wait for."""
+    try:
+        model_versions(board.cfg)
+    except Exception as exc:  # the page reports it when asked; a warm-up only warms
+        log.debug("dashboard warm-up: %s", one_line(exc))

@@ -110,7 +110,7 @@
     const aliases = Object.entries(body.aliases || {}).sort();
     target.append(el("p", { class: "facts" },
       el("span", {}, "model ", el("strong", { text: body.model })),
-      aliases.map(([alias, version]) => el("span", {}, el("span", { class: `badge ${alias}`, text: alias }), `→ v${version}`))));
+      aliases.map(([alias, version]) => el("span", {}, el("span", { class: `badge ${alias}`, text: alias }), ` → v${version}`))));
     if (!body.versions.length) return;
     target.append(table(["version", "aliases", "gate", "metrics", "dataset", "plots and statistics"],
       body.versions.map((v) => {
@@ -124,7 +124,7 @@
           el("div", {}, Object.entries(v.metrics).filter(([name]) => !name.startsWith("champion_")).map(([name, value]) =>
             el("div", { class: name === metric ? "mono strong" : "mono" }, `${name}${name === metric ? " *" : ""} ${fixed(value, 4)}`))),
           el("div", {},
-            v.dataset.source ? el("div", { class: "mono", title: "dataset source" }, v.dataset.source) : null,
+            v.dataset.source ? el("div", { class: "mono wrap", title: "dataset source" }, v.dataset.source) : null,
             v.dataset.digest ? el("div", { class: "mono", title: v.dataset.digest }, `digest ${v.dataset.digest.slice(0, 16)}…`) : null,
             v.dataset.rows ? el("div", {}, `${v.dataset.rows} rows`) : null),
           el("ul", {}, v.artifacts.map((path) => el("li", {},
@@ -264,7 +264,7 @@
   }
 
   function drawRollout(r) {
-    $("rollout-status").replaceChildren(...rolloutStatus(r).filter(Boolean));
+    $("rollout-status").replaceChildren(...rolloutStatus(r).flat(Infinity).filter(Boolean));
     if (state.actionsFor !== r.name) {
       $("rollout-actions").replaceChildren(...actionButtons(r.name));
       state.actionsFor = r.name;
@@ -350,6 +350,7 @@
     window.addEventListener("hashchange", () => { const name = selectedFromHash(); if (name) select(name); });
     await Promise.all([loadRolloutList().then(loadRollout), loadModels(), loadRuns(), loadDrift(), loadServing()]);
     document.body.dataset.loaded = "true";
+    performance.mark("kfops-dashboard-loaded"); // every section drawn: the browser test reads it
     window.setInterval(() => { loadRolloutList(); loadRollout(); }, ROLLOUT_POLL_MS);
     window.setInterval(loadServing, SERVING_POLL_MS);
   }
