@@ -25,6 +25,8 @@ from kfops.config import PreprocessingStep
 from kfops.errors import ConfigurationError, TrainingError, one_line
 from kfops.training.user_code import carry_by_value, import_object
 
+CARRIED = "cloudpickled"
+
 
 @dataclass(frozen=True)
 class ColumnKind:
@@ -69,6 +71,39 @@ class RawColumns(TransformerMixin, BaseEstimator):
         return self.feature_names_in_
 
 
+class CarriedTransformer(TransformerMixin, BaseEstimator):
+    """The user's transformer, its code inside every pickle of the model.
+
+    Pickled with any pickler (joblib, pickle, MLflow's cloudpickle, the model server's
+    hand-off to its inference process), it stores its state as cloudpickle bytes, which
+    hold the user's class by value (:func:`kfops.training.user_code.carry_by_value`); it
+    loads wherever kfops is installed, without the user's package.
+    """
+
+    def __init__(self, transformer: Any = None) -> None:
+        self.transformer = transformer
+
+    def fit(self, frame: Any, target: Any = None) -> CarriedTransformer:
+        self.transformer_ = clone(self.transformer).fit(frame, target)
+        return self
+
+    def transform(self, frame: Any) -> Any:
+        return self.transformer_.transform(frame)
+
+    def get_feature_names_out(self, input_features: Any = None) -> Any:
+        return self.transformer_.get_feature_names_out(input_features)
+
+    def __getstate__(self) -> dict[str, Any]:
+        import cloudpickle
+
+        return {CARRIED: cloudpickle.dumps(super().__getstate__())}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import cloudpickle
+
+        super().__setstate__(cloudpickle.loads(state[CARRIED]) if CARRIED in state else state)
+
+
 def _key(index: int) -> str:
     return f"model.preprocessing[{index}]"
 
@@ -98,7 +133,7 @@ def make_transformer(entry: PreprocessingStep, index: int, code_root: str | None
         with contextlib.suppress(Exception):
             transformer.set_output(transform="pandas")
     carry_by_value(cls)
-    return transformer
+    return CarriedTransformer(transformer)
 
 
 def _rows(output: Any) -> int:

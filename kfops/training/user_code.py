@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 from pathlib import Path
@@ -79,9 +80,11 @@ def code_digest(dotted: str, code_root: str | None = None) -> str:
     is not found here (it is then installed only in the cluster's image).
     """
     root = dotted.partition(".")[0]
-    add_code_root(code_root)
+    # The path finder, not find_spec: a module imported earlier in this process must not
+    # stand in for the files as they are now.
+    search = [code_root, *sys.path] if code_root else list(sys.path)
     try:
-        spec = importlib.util.find_spec(root)
+        spec = importlib.machinery.PathFinder.find_spec(root, search)
     except (ImportError, ValueError):
         return ""
     if spec is None:

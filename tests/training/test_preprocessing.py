@@ -78,7 +78,7 @@ def test_a_whole_frame_transformer_runs_first_and_kfops_encodes_its_output(mixed
         PREPROCESS_STEP,
         MODEL_STEP,
     ]
-    assert type(model.named_steps["custom_0"]).__name__ == "RatioFeature"
+    assert type(model.named_steps["custom_0"].transformer_).__name__ == "RatioFeature"
     encoded = model.named_steps[PREPROCESS_STEP].get_feature_names_out()
     assert "numeric__x_per_count" in encoded, "the added column reaches the estimator"
     # The server's required columns stay the raw ones.
@@ -94,7 +94,7 @@ def test_a_column_group_replaces_kfops_encoding_for_its_columns(mixed_frame) -> 
         {"transformer": "sklearn.preprocessing.StandardScaler", "columns": ["count"]},
     )
     preprocess = model.named_steps[PREPROCESS_STEP]
-    assert preprocess.named_transformers_["custom_1"].mean_.shape == (1,)
+    assert preprocess.named_transformers_["custom_1"].transformer_.mean_.shape == (1,)
     encoded = set(preprocess.get_feature_names_out())
     assert {"custom_1__count", "numeric__x", "numeric__ratio"} <= encoded
     assert "numeric__count" not in encoded, "a grouped column is not encoded twice"
@@ -152,7 +152,7 @@ def test_the_saved_model_carries_the_users_code(mixed_frame, tmp_path: Path) -> 
         f"model = joblib.load({str(path)!r})\n"
         f"rows = pd.read_parquet({str(tmp_path / 'rows.parquet')!r})\n"
         "print(json.dumps(model.predict(rows).tolist()))\n"
-        "print(type(model.named_steps['custom_0']).__module__)\n"
+        "print(type(model.named_steps['custom_0'].transformer_).__module__)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
@@ -164,3 +164,20 @@ def test_the_saved_model_carries_the_users_code(mixed_frame, tmp_path: Path) -> 
     assert predicted == pytest.approx(list(model.predict(rows)))
     assert done.stdout.splitlines()[1] == "acme_ml.transformers"
     assert cloudpickle.loads(cloudpickle.dumps(model)).predict(rows) == pytest.approx(predicted)
+
+
+def test_the_loaded_model_pickles_again_with_plain_pickle(mixed_frame, tmp_path: Path) -> None:
+    """The model server hands the loaded model to its inference process with pickle."""
+    model = fit(mixed_frame, ratio(name="x_per_count"))
+    save_model(model, str(tmp_path / "model.pkl"))
+    script = (
+        "import pickle, joblib\n"
+        f"model = joblib.load({str(tmp_path / 'model.pkl')!r})\n"
+        "again = pickle.loads(pickle.dumps(model))\n"
+        "print(type(again.named_steps['custom_0'].transformer_).__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "RatioFeature"
