@@ -18,6 +18,7 @@ from pipelines.training import (
     namer,
     train_and_gate,
 )
+from pipelines.user_steps import NO_USER_STEPS, UserSteps
 
 PIPELINE_NAME = "kfops-retraining"
 
@@ -27,9 +28,10 @@ def build_retraining_pipeline(
     task_settings: TaskSettings = _no_settings,
     with_tuning: bool = False,
     with_deploy: bool = False,
+    user_steps: UserSteps = NO_USER_STEPS,
 ):
-    """Return the pipeline function; the switches are the training pipeline's."""
-    steps = TrainingSteps.build(image_for, with_tuning, with_deploy)
+    """Return the pipeline function; the switches and user steps are the training pipeline's."""
+    steps = TrainingSteps.build(image_for, with_tuning, with_deploy, user_steps)
     drift = drift_c.build(image_for("drift"))
     named = namer(task_settings)
 

@@ -20,8 +20,15 @@ from components.register import component as register_c
 from components.train import component as train_c
 from components.tune import component as tune_c
 from components.validate import component as validate_c
-from kfops.config import KfopsConfig
+from kfops.config import KfopsConfig, StepPoint
 from kfops.registry.champion import GateDecision
+from pipelines.user_steps import (
+    NO_USER_STEPS,
+    UserSteps,
+    add_frame_steps,
+    add_model_steps,
+    build_user_steps,
+)
 
 PIPELINE_NAME = "kfops-training"
 
@@ -73,9 +80,16 @@ class TrainingSteps:
     register: Callable
     promote: Callable
     deploy: Callable | None
+    user: tuple = ()
 
     @classmethod
-    def build(cls, image_for: ImageFor, with_tuning: bool, with_deploy: bool) -> "TrainingSteps":
+    def build(
+        cls,
+        image_for: ImageFor,
+        with_tuning: bool,
+        with_deploy: bool,
+        user_steps: UserSteps = NO_USER_STEPS,
+    ) -> "TrainingSteps":
         return cls(
             ingest=ingest_c.build(image_for("ingest")),
             features=features_c.build(image_for("features")),
@@ -86,6 +100,7 @@ class TrainingSteps:
             register=register_c.build(image_for("register")),
             promote=promote_c.build(image_for("promote")),
             deploy=deploy_c.build(image_for("deploy")) if with_deploy else None,
+            user=build_user_steps(user_steps, image_for),
         )
 
 
@@ -111,31 +126,35 @@ def train_and_gate(
     branch of a drifted window: one definition of what a run does.
     """
     ingested = named(steps.ingest(config=data_config, data_fingerprint=data_fingerprint), "ingest")
+    train_split, test_split = add_frame_steps(
+        steps.user,
+        StepPoint.INGEST,
+        named,
+        config,
+        ingested.outputs["train"],
+        ingested.outputs["test"],
+    )
     # Always runs: without a features section it only passes the splits through (no
     # Feast import). kfp.local cannot select artifacts from dsl.If branches (OneOf).
     joined = named(
-        steps.features(
-            config=data_config,
-            train=ingested.outputs["train"],
-            test=ingested.outputs["test"],
-        ),
-        "features",
+        steps.features(config=data_config, train=train_split, test=test_split), "features"
     )
-    checked = named(
-        steps.validate(
-            config=data_config,
-            train=joined.outputs["train_set"],
-            test=joined.outputs["test_set"],
-        ),
-        "validate",
+    train_set, test_set = add_frame_steps(
+        steps.user,
+        StepPoint.FEATURES,
+        named,
+        config,
+        joined.outputs["train_set"],
+        joined.outputs["test_set"],
     )
+    checked = named(steps.validate(config=data_config, train=train_set, test=test_set), "validate")
     best_params: Any = {}
     if steps.tune is not None:
         tuned = named(
             steps.tune(
                 config=config,
                 summary=ingested.outputs["Output"],
-                train=joined.outputs["train_set"],
+                train=train_set,
                 pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
             ),
             "tune",
@@ -146,7 +165,7 @@ def train_and_gate(
         steps.train(
             config=config,
             summary=ingested.outputs["Output"],
-            train=joined.outputs["train_set"],
+            train=train_set,
             statistics=checked.outputs["report"],
             pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
             params_override=best_params,
@@ -159,10 +178,15 @@ def train_and_gate(
             summary=ingested.outputs["Output"],
             run_id=trained.outputs["run_id"],
             model=trained.outputs["model"],
-            test=joined.outputs["test_set"],
+            test=test_set,
         ),
         "evaluate",
     )
+    checks = add_model_steps(
+        steps.user, named, config, trained.outputs["run_id"], trained.outputs["model"], test_set
+    )
+    for check in checks:
+        check.after(evaluated)
     registered = named(
         steps.register(
             config=config,
@@ -173,6 +197,8 @@ def train_and_gate(
         ),
         "register",
     )
+    for check in checks:
+        registered.after(check)
     with dsl.If(registered.output == GateDecision.PROMOTE.value, name="beats-champion"):
         promoted = named(steps.promote(config=config, run_id=trained.outputs["run_id"]), "promote")
         if steps.deploy is not None:
@@ -187,6 +213,7 @@ def build_training_pipeline(
     task_settings: TaskSettings = _no_settings,
     with_tuning: bool = False,
     with_deploy: bool = False,
+    user_steps: UserSteps = NO_USER_STEPS,
 ):
     """Return the pipeline function with components built for the given images.
 
@@ -199,8 +226,11 @@ def build_training_pipeline(
     version that won the gate: it serves the version, or creates or updates the
     ModelRollout towards it with ``rollout:``. It never runs for a version that lost.
     Outside a Kubernetes pod it sends nothing and says so.
+
+    ``user_steps`` (``steps:``, :func:`pipelines.user_steps.user_steps_of`) adds the user's
+    own steps after ingest, features or evaluate.
     """
-    steps = TrainingSteps.build(image_for, with_tuning, with_deploy)
+    steps = TrainingSteps.build(image_for, with_tuning, with_deploy, user_steps)
     named = namer(task_settings)
 
     @dsl.pipeline(

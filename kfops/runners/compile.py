@@ -51,18 +51,26 @@ def pipeline_name_for(cfg: KfopsConfig, pipeline: str = "training") -> str:
 
 def pipeline_builder(cfg: KfopsConfig, pipeline: str = "training"):
     """The builder of the graph the config runs (for the local runner): image_for -> pipeline."""
-    return pipeline_factories()[pipeline_name_for(cfg, pipeline)]
+    from functools import partial
+
+    from pipelines.user_steps import user_steps_of
+
+    builder = pipeline_factories()[pipeline_name_for(cfg, pipeline)]
+    return partial(builder, user_steps=user_steps_of(cfg))
 
 
 def compile_pipeline(cfg: KfopsConfig, name: str, out_dir: Path) -> Path:
     """Compile one shipped pipeline with the config's images and task settings."""
     from kfp import compiler
 
+    from pipelines.user_steps import user_steps_of
+
     check_component_names(cfg.cluster)
     out_dir.mkdir(parents=True, exist_ok=True)
     pipeline = pipeline_factories()[name](
         lambda component: image_for(component, cfg.cluster),
         lambda task, component: apply_task_settings(task, component, cfg.cluster),
+        user_steps=user_steps_of(cfg),
     )
     target = out_dir / f"{name}.yaml"
     compiler.Compiler().compile(pipeline, str(target))

@@ -1,0 +1,1 @@
+"""The project's own pipeline steps (``steps:`` in kfops.yaml), one module each."""
