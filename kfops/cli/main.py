@@ -17,6 +17,7 @@ from kfops.cli import dashboard as dashboard_cli
 from kfops.cli import data as data_cli
 from kfops.cli import drift as drift_cli
 from kfops.cli import monitoring as monitoring_cli
+from kfops.cli import new as new_cli
 from kfops.cli import rollout as rollout_cli
 from kfops.cli import serve as serve_cli
 from kfops.cli import webhook as webhook_cli
@@ -61,6 +62,7 @@ rollout_cli.register(app)
 monitoring_cli.register(app)
 drift_cli.register(app)
 webhook_cli.register(app)
+new_cli.register(app)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="kfops.yaml (default: ./kfops.yaml).")
