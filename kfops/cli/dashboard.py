@@ -23,17 +23,18 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="kfops.ya
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any key.")]
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(bind: str, port: int) -> socket.socket:
     """Bind now, so port 0 becomes a free port we can print before serving."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock.bind((bind, port))
     except OSError as exc:
         sock.close()
         raise ConfigurationError(
-            f"--host/--port: cannot listen on {host}:{port}: {exc.strerror}"
+            f"--bind/--port: cannot listen on {bind}:{port}: {exc.strerror}; "
+            "choose another --port (0: a free one)"
         ) from exc
     return sock
 
@@ -44,7 +45,9 @@ def register(app: typer.Typer) -> None:
     def dashboard(
         config: ConfigOpt = None,
         set_: SetOpt = None,
-        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        bind: Annotated[
+            str, typer.Option(help="Address to listen on; 0.0.0.0 only inside a pod.")
+        ] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port (0: a free one).")] = 8050,
         allow_actions: Annotated[
             bool,
@@ -57,6 +60,10 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="Prometheus URL for request rate, latency and errors per variant."),
         ] = None,
+        host: Annotated[
+            str | None,
+            typer.Option("--host", help="KFP API: list its runs instead of the local runner's."),
+        ] = None,
         cluster: Annotated[
             bool,
             typer.Option(
@@ -66,7 +73,10 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         namespace: Annotated[
-            str | None, typer.Option("--namespace", "-n", help="--cluster: the namespace.")
+            str | None,
+            typer.Option(
+                "--namespace", "-n", help="With --cluster its ModelRollouts; with --host its runs."
+            ),
         ] = None,
         user_header: Annotated[
             str, typer.Option(help="--cluster: header naming the authenticated user.")
@@ -87,10 +97,15 @@ def register(app: typer.Typer) -> None:
             board = _cluster_board(cfg, policy, namespace, prometheus)
         else:
             board = _local_board(cfg, policy, config, set_, prometheus)
-        sock = _listen(host, port)
+        if host is not None:
+            from kfops.cluster.client import normalise_host
+
+            board.kfp_host = normalise_host(host)
+            board.kfp_namespace = namespace
+        sock = _listen(bind, port)
         bound = sock.getsockname()[1]
         mode = "steering enabled" if allow_actions else "read-only"
-        shown = f"[{host}]" if ":" in host else host
+        shown = f"[{bind}]" if ":" in bind else bind
         console.print(f"kfops dashboard on http://{shown}:{bound}/ ({mode}); Ctrl-C stops it")
         server = uvicorn.Server(
             uvicorn.Config(build_app(board), log_level="warning", access_log=False, lifespan="off")

@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from kfops.config import KfopsConfig
 from kfops.dashboard.access import ActionPolicy, decide, user_from_headers
 from kfops.dashboard.drift import drift_history
+from kfops.dashboard.kfp_runs import kfp_runs
 from kfops.dashboard.models import MEDIA_TYPES, artifact_file, model_versions
 from kfops.dashboard.rollouts import COMMANDS
 from kfops.dashboard.runs import local_runs
@@ -66,6 +67,8 @@ class Dashboard:
     steer: Steer | None = None
     prometheus: str | None = None
     can_patch: Callable[[str, str], bool] = lambda user, name: False
+    kfp_host: str | None = None
+    kfp_namespace: str | None = None
 
 
 def _finite(value: Any) -> Any:
@@ -107,11 +110,15 @@ def build_app(board: Dashboard) -> Starlette:
         )
 
     def runs(request: Request) -> Response:
+        if board.kfp_host:
+            found = kfp_runs(board.kfp_host, board.kfp_namespace)
+            message = "" if found else f"no runs yet on KFP at {board.kfp_host}"
+            return _json({"runs": found, "message": message, "source": board.kfp_host})
         found = local_runs(cfg.state_dir)
         message = (
             "" if found else f"no runs yet in {cfg.state_dir / 'runs'}: `kfops run` starts one"
         )
-        return _json({"runs": found, "message": message})
+        return _json({"runs": found, "message": message, "source": "local"})
 
     def models(request: Request) -> Response:
         return _json(model_versions(cfg))

@@ -80,10 +80,10 @@
     const target = $("runs-body");
     target.replaceChildren();
     if (!ok) return say("runs-message", body.error, true);
-    say("runs-message", body.message);
+    say("runs-message", body.message || (body.source === "local" ? "" : `runs on KFP at ${body.source}`));
     if (!body.runs.length) return;
     target.append(table(["started", "status", "took", "steps"], body.runs.map((run) => [
-      run.started.replace("T", " "),
+      el("div", {}, run.started.replace("T", " "), run.name ? el("div", { class: "legend", text: run.name }) : null),
       el("span", { class: `state-${run.status}`, text: run.status }),
       seconds(run.seconds),
       el("div", {},
