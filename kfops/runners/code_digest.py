@@ -146,6 +146,7 @@ class CodeDigests:
         self.dirs = _package_dirs() if dirs is None else dirs
         self.memo = ImportMemo.load(memo_path)
         self._contents: dict[Path, bytes] = {}
+        self._files: dict[str, Path | None] = {}  # module name -> its file, shared by steps
 
     def _read(self, path: Path) -> bytes:
         if path not in self._contents:
@@ -160,7 +161,9 @@ class CodeDigests:
             name = pending.pop()
             if name in found:
                 continue
-            path = _module_file(name, self.dirs)
+            if name not in self._files:
+                self._files[name] = _module_file(name, self.dirs)
+            path = self._files[name]
             if path is None:
                 continue
             found[name] = path

@@ -63,10 +63,11 @@ def data_fingerprint(uri: str) -> str:
         from kfops.data.dvc_source import dvc_fingerprint
 
         return dvc_fingerprint(uri)
-    from kfops.data.object_store import PACKAGES, object_fingerprint
+    if "://" in uri.removeprefix("file://"):  # a local file needs no object store client
+        from kfops.data.object_store import PACKAGES, object_fingerprint
 
-    if urlparse(uri).scheme.lower() in PACKAGES:
-        return object_fingerprint(uri)
+        if urlparse(uri).scheme.lower() in PACKAGES:
+            return object_fingerprint(uri)
     path = Path(uri.removeprefix("file://"))
     if "://" in uri.removeprefix("file://") or not path.is_file():
         return hashlib.sha256(uri.encode()).hexdigest()
@@ -170,9 +171,6 @@ def run_pipeline_locally(
             # kfp.local keys a task on its image: the code the step runs is in the name.
             return local_image(LOCAL_IMAGE, digests, component)
 
-    warm = contextlib.ExitStack()
-    if runner != "docker" and os.environ.get(WARM_ENV, "1") != "0":
-        warm.enter_context(warm_steps())
     local.init(
         runner=task_runner,
         pipeline_root=str(pipeline_root),
@@ -196,6 +194,11 @@ def run_pipeline_locally(
         events.append(event)
         on_event(event)
 
+    warm = (
+        warm_steps()
+        if runner != "docker" and os.environ.get(WARM_ENV, "1") != "0"
+        else contextlib.nullcontext()
+    )
     started = time.monotonic()
     root = logging.getLogger()
     saved_level, saved_handlers = root.level, root.handlers[:]
