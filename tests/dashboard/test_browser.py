@@ -162,6 +162,7 @@ def text(driver, element_id: str) -> str:
 def test_the_page_shows_a_rollout_and_abort_aborts_it(
     dashboard: str, paused_rollout: Path, browser, tmp_path: Path
 ) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
     shots = tmp_path / "screenshots"
@@ -186,14 +187,30 @@ def test_the_page_shows_a_rollout_and_abort_aborts_it(
 
     abort = browser.find_element("css selector", 'button[data-command="abort"]')
     assert abort.get_attribute("aria-label") == "Abort rollout churn"
-    browser.execute_script("arguments[0].focus()", abort)
-    abort.send_keys(Keys.ENTER)  # the keyboard, as a person without a mouse would
+    # Tab from the top of the page, as a person without a mouse would, to the Abort button.
+    # The list re-renders every second, so the focused element is read in one script call.
+    keys = ActionChains(browser)
+    reached = []
+    for _ in range(40):
+        keys.send_keys(Keys.TAB).perform()
+        label, command = browser.execute_script(
+            "const e = document.activeElement;"
+            "return [e.getAttribute('aria-label') || e.textContent.trim(), e.dataset.command || ''];"
+        )
+        reached.append(label)
+        if command == "abort":
+            break
+    assert reached[0] == "Skip to content" and reached[-1] == "Abort rollout churn", reached
+    assert reached.index("Promote rollout churn") < reached.index("Pause rollout churn")
+    keys.send_keys(Keys.ENTER).perform()
     wait_until(lambda: "Degraded (aborted)" in text(browser, "rollout-status"), 60, "the abort")
     assert "abort churn: done, phase Degraded" in text(browser, "action-result")
     status = rollout_status(paused_rollout)
     assert (status["abort"], status["phase"], status["canaryWeight"]) == (True, "Degraded", 0)
     aborted = screenshot(browser, shots, "2-aborted-1280px", 1280)
     narrow = screenshot(browser, shots, "3-aborted-420px", 420)
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 420, f"the page is {width} px wide at 420 px: wide tables must scroll alone"
 
     browser.get(dashboard.rstrip("/") + "/#rollout=nope")
     browser.refresh()
