@@ -199,11 +199,25 @@ def ui(
 def images(
     config: ConfigOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    with_: Annotated[
+        Path | None,
+        typer.Option("--with", help="Build cluster.image plus this package, folder or wheel."),
+    ] = None,
 ) -> None:
     """Show which image each component runs in (cluster: section); `make images` builds them."""
     from kfops.cli.common import print_table
-    from kfops.cluster.images import image_plan
+    from kfops.cluster.images import build_user_image, docker_client, image_plan, user_image
 
+    if with_ is not None:
+        built = user_image(resolve_config(config), with_)
+        build_user_image(built, docker_client())
+        if json_out:
+            print_json({"image": built.tag})
+        else:
+            console.print(
+                f"built {built.tag}; use: --set cluster.image={built.tag}", soft_wrap=True
+            )
+        return
     plan = image_plan(resolve_config(config))
     if json_out:
         print_json(plan.as_dict())
