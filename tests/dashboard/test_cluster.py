@@ -15,6 +15,7 @@ from tests.support.recording import recording
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifests" / "base" / "dashboard.yaml"
 PATH = "/apis/rollouts.kfops.io/v1alpha1/namespaces/team/modelrollouts"
+AGGREGATE = "rbac.authorization.kubeflow.org/aggregate-to-"
 ROLLOUT = {
     "metadata": {"name": "churn", "namespace": "team"},
     "spec": {
@@ -71,10 +72,11 @@ def test_a_command_is_written_as_the_user_in_the_operators_annotation() -> None:
 
 def test_the_manifest_grants_exactly_what_the_code_declares() -> None:
     docs = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d]
+    own = [d for d in docs if d["kind"] in ("Role", "ClusterRole")
+           and not any(k.startswith(AGGREGATE) for k in d["metadata"]["labels"])]  # fmt: skip
     granted = {
         (group, resource, verb)
-        for doc in docs
-        if doc["kind"] in ("Role", "ClusterRole")
+        for doc in own
         for rule in doc["rules"]
         for group in rule["apiGroups"]
         for resource in rule["resources"]
@@ -85,3 +87,19 @@ def test_the_manifest_grants_exactly_what_the_code_declares() -> None:
     command = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command[:3] == ["kfops", "dashboard", "--cluster"]
     assert "--allow-actions" not in command  # read-only unless the operator of the site opts in
+
+
+def test_kubeflow_editors_may_steer_and_viewers_read_their_rollouts() -> None:
+    docs = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d]
+    aggregated = {
+        label.removeprefix(AGGREGATE): set(rule["verbs"])
+        for doc in docs
+        for label in doc["metadata"]["labels"]
+        if label.startswith(AGGREGATE)
+        for rule in doc["rules"]
+        if rule["resources"] == ["modelrollouts"]
+    }
+    assert aggregated == {
+        "kubeflow-edit": {"get", "list", "watch", "patch"},
+        "kubeflow-view": {"get", "list", "watch"},
+    }
