@@ -28,6 +28,7 @@ from pipelines.user_steps import (
     add_frame_steps,
     add_model_steps,
     build_user_steps,
+    carry_model_code,
 )
 
 PIPELINE_NAME = "kfops-training"
@@ -81,6 +82,7 @@ class TrainingSteps:
     promote: Callable
     deploy: Callable | None
     user: tuple = ()
+    code: UserSteps = NO_USER_STEPS
 
     @classmethod
     def build(
@@ -101,6 +103,7 @@ class TrainingSteps:
             promote=promote_c.build(image_for("promote")),
             deploy=deploy_c.build(image_for("deploy")) if with_deploy else None,
             user=build_user_steps(user_steps, image_for),
+            code=user_steps,
         )
 
 
@@ -160,6 +163,7 @@ def train_and_gate(
             "tune",
         )
         tuned.after(checked)
+        carry_model_code(tuned, steps.code)
         best_params = tuned.outputs["best_params"]
     trained = named(
         steps.train(
@@ -172,6 +176,7 @@ def train_and_gate(
         ),
         "train",
     )
+    carry_model_code(trained, steps.code)
     evaluated = named(
         steps.evaluate(
             config=config,

@@ -13,6 +13,7 @@ User steps run in the train step's image and resources unless ``image:`` says ot
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from kfops.errors import ConfigurationError, one_line
 IMAGE_OF = "train"
 """The built-in component whose image and task settings user steps share."""
 
+MODEL_CODE_ENV = "KFOPS_MODEL_CODE_DIGEST"
 FRAME_INPUTS = ("train", "test")
 FRAME_OUTPUTS = ("train_set", "test_set")
 
@@ -42,9 +44,8 @@ class UserSteps:
     specs: tuple[UserStepConfig, ...] = ()
     digests: tuple[str, ...] = ()
     files: tuple[str | None, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.specs)
+    model_code: str = ""
+    """Digest of the packages of ``model.preprocessing``'s transformers ("" without any)."""
 
 
 NO_USER_STEPS = UserSteps()
@@ -58,7 +59,18 @@ def user_steps_of(cfg: KfopsConfig) -> UserSteps:
     for spec in cfg.steps:
         digests.append(code_digest(spec.function, cfg.base_dir) if spec.function else "")
         files.append(_component_file(spec, cfg.base_dir) if spec.component else None)
-    return UserSteps(tuple(cfg.steps), tuple(digests), tuple(files))
+    model_code = hashlib.sha256()
+    for entry in cfg.model.preprocessing:
+        model_code.update(code_digest(entry.transformer, cfg.base_dir).encode())
+    model_digest = model_code.hexdigest() if cfg.model.preprocessing else ""
+    return UserSteps(tuple(cfg.steps), tuple(digests), tuple(files), model_digest)
+
+
+def carry_model_code(task: dsl.PipelineTask, user_steps: UserSteps) -> None:
+    """Put the transformers' code digest in a task's environment, which both caches key on:
+    an edit of a transformer trains (and tunes) again, though config and data are the same."""
+    if user_steps.model_code:
+        task.set_env_variable(MODEL_CODE_ENV, user_steps.model_code)
 
 
 def _component_file(spec: UserStepConfig, base_dir: str | None) -> str:

@@ -11,6 +11,7 @@ import yaml
 from kfops.config import load_config
 from kfops.errors import ConfigurationError
 from kfops.runners.compile import compile_pipeline
+from pipelines.user_steps import MODEL_CODE_ENV
 
 PROJECT = Path(__file__).resolve().parent / "user_project"
 
@@ -93,3 +94,27 @@ def test_a_component_yaml_without_the_splits_is_one_line(tmp_path: Path) -> None
             tmp_path,
             f"steps=[{{name: bad, after: features, component: {tmp_path / 'bad.yaml'}}}]",
         )
+
+
+def test_an_edit_of_a_transformer_changes_the_train_steps_environment(tmp_path: Path) -> None:
+    """Both caches key on a task's environment: train runs again after the edit."""
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+
+    def code(ir: dict) -> dict[str, str]:
+        executors = ir["deploymentSpec"]["executors"]
+        env = {
+            name: {e["name"]: e["value"] for e in spec["container"].get("env", [])}
+            for name, spec in executors.items()
+        }
+        return {name: values.get(MODEL_CODE_ENV, "") for name, values in env.items()}
+
+    before = code(compiled(project / "kfops.yaml", tmp_path / "a"))
+    assert len(before["exec-train"]) == 64
+    assert before["exec-ingest"] == before["exec-features"] == "", "only what fits the model"
+    transformers = project / "acme_ml" / "transformers.py"
+    transformers.write_text(transformers.read_text() + "\n# an edit\n")
+    after = code(compiled(project / "kfops.yaml", tmp_path / "b"))
+    assert after["exec-train"] != before["exec-train"]
+    without = code(compiled(project / "kfops.yaml", tmp_path / "c", "model.preprocessing=[]"))
+    assert without["exec-train"] == ""
