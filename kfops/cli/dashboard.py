@@ -141,4 +141,12 @@ def _cluster_board(cfg: Any, policy: Any, namespace: str | None, prometheus: str
         assert user is not None  # decide() refuses a cluster command without a user
         rollouts.send_as(user, name, command, **arguments)
 
-    return Dashboard(cfg, rollouts, policy, steer, prometheus, can_patch=rollouts.can_patch)
+    return Dashboard(
+        cfg,
+        rollouts,
+        policy,
+        steer,
+        prometheus,
+        can_patch=rollouts.can_patch,
+        rollouts_for=rollouts.as_user,
+    )

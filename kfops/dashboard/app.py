@@ -69,6 +69,8 @@ class Dashboard:
     can_patch: Callable[[str, str], bool] = lambda user, name: False
     kfp_host: str | None = None
     kfp_namespace: str | None = None
+    rollouts_for: Callable[[str], RolloutSource] | None = None
+    """In the cluster: the rollouts as one user may read them (impersonated reads)."""
 
 
 def _finite(value: Any) -> Any:
@@ -123,17 +125,37 @@ def build_app(board: Dashboard) -> Starlette:
     def models(request: Request) -> Response:
         return _json(model_versions(cfg))
 
+    def source(request: Request) -> RolloutSource | Response:
+        """The rollouts this request may see: locally all of them; in the cluster, read as
+        the signed-in user, so a page shows only what that user's RBAC lets them read."""
+        if board.rollouts_for is None:
+            return board.rollouts
+        user = user_from_headers(request.headers, board.policy)
+        if user is None:
+            header = board.policy.user_header
+            return _error(
+                f"no user: the request has no {header} header; open the dashboard "
+                "through the Kubeflow central dashboard",
+                401,
+            )
+        return board.rollouts_for(user)
+
     def rollouts(request: Request) -> Response:
-        found = board.rollouts.list()
-        message = "" if found else "no rollout yet: `kfops rollout start` starts one"
-        return _json({"rollouts": found, "message": message})
+        found = source(request)
+        if isinstance(found, Response):
+            return found
+        listed = found.list()
+        message = "" if listed else "no rollout yet: `kfops rollout start` starts one"
+        return _json({"rollouts": listed, "message": message})
 
     def rollout(request: Request) -> Response:
-        name = request.path_params["name"]
-        if not board.rollouts.exists(name):
-            known = ", ".join(row["name"] for row in board.rollouts.list()) or "none"
+        name, found = request.path_params["name"], source(request)
+        if isinstance(found, Response):
+            return found
+        if not found.exists(name):
+            known = ", ".join(row["name"] for row in found.list()) or "none"
             return _error(f"no rollout named {name!r} (known: {known})", 404)
-        return _json(board.rollouts.get(name))
+        return _json(found.get(name))
 
     async def command(request: Request) -> Response:
         name, verb = request.path_params["name"], request.path_params["command"]
@@ -152,11 +174,14 @@ def build_app(board: Dashboard) -> Starlette:
             return _error(arguments, 400)
         from starlette.concurrency import run_in_threadpool
 
-        if not board.rollouts.exists(name):
+        found = source(request)
+        if isinstance(found, Response):
+            return found
+        if not await run_in_threadpool(found.exists, name):
             return _error(f"no rollout named {name!r}", 404)
         await run_in_threadpool(board.steer, name, verb, decision.user, **arguments)
         log.info("%s %s by %s", verb, name, decision.user or "the local user")
-        return _json(await run_in_threadpool(board.rollouts.get, name))
+        return _json(await run_in_threadpool(found.get, name))
 
     def drift(request: Request) -> Response:
         return _json(drift_history(cfg))

@@ -1,5 +1,6 @@
-"""Kubernetes I/O of the dashboard in the cluster: read ModelRollouts, ask whether a user may
-patch one (SubjectAccessReview), and leave a command on it as that user (impersonation).
+"""Kubernetes I/O of the dashboard in the cluster: read ModelRollouts as the signed-in user,
+ask whether that user may patch one (SubjectAccessReview), and leave a command on it as that
+user (impersonation).
 
 The decision itself is :func:`kfops.dashboard.access.decide`; nothing here decides. A
 command travels as ``kubectl kfops rollout <command>`` sends it: a request in the
@@ -16,7 +17,7 @@ from typing import Any
 
 from kfops.cluster import kube_api
 from kfops.cluster.kube_api import Permission
-from kfops.cluster.names import ROLLOUT_GROUP, ROLLOUT_PLURAL
+from kfops.cluster.names import ROLLOUT_PLURAL
 from kfops.dashboard.access import access_review
 from kfops.dashboard.rollouts import cluster_view, summary
 from kfops.errors import RolloutError
@@ -26,14 +27,21 @@ IMPERSONATE_USER = "Impersonate-User"
 REVIEW_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 
 PERMISSIONS: tuple[Permission, ...] = (
-    # The page lists and reads ModelRollouts with the dashboard's own account (read only).
-    Permission(ROLLOUT_GROUP, ROLLOUT_PLURAL, ("get", "list")),
     # Whether the user at the keyboard may patch the rollout (access_review).
     Permission("authorization.k8s.io", "subjectaccessreviews", ("create",)),
-    # The command is written as that user: the API server checks the user's RBAC again.
+    # Reads and commands are made as that user: the API server applies the user's RBAC.
     Permission("", "users", ("impersonate",)),
 )
 """Every request this module makes; the dashboard's ClusterRole grants exactly these."""
+
+
+def impersonating(api: Any, user: str) -> Any:
+    """A client on ``api``'s cluster that acts as ``user`` (``Impersonate-User``)."""
+    from kubernetes import client
+
+    acting = client.ApiClient(api.configuration)
+    acting.set_default_header(IMPERSONATE_USER, user)
+    return acting
 
 
 class ClusterRollouts:
@@ -42,6 +50,13 @@ class ClusterRollouts:
     def __init__(self, api: Any, namespace: str) -> None:
         self.api = api
         self.namespace = namespace
+        self._per_user: dict[str, ClusterRollouts] = {}
+
+    def as_user(self, user: str) -> ClusterRollouts:
+        """The same namespace read as ``user``: the user's RBAC decides what is listed."""
+        if user not in self._per_user:
+            self._per_user[user] = ClusterRollouts(impersonating(self.api, user), self.namespace)
+        return self._per_user[user]
 
     def list(self) -> list[dict[str, Any]]:
         items = kube.list_rollouts(self.api, self.namespace)
@@ -67,10 +82,7 @@ class ClusterRollouts:
 
     def send_as(self, user: str, name: str, command: str, **arguments: Any) -> None:
         """Write the command request as ``kubectl kfops`` does, impersonating ``user``."""
-        from kubernetes import client
-
-        acting = client.ApiClient(self.api.configuration)
-        acting.set_default_header(IMPERSONATE_USER, user)
+        acting = impersonating(self.api, user)
         request = {
             "command": command,
             "arguments": arguments,

@@ -176,3 +176,19 @@ def test_only_registered_plots_are_served(cfg, store, client) -> None:
 
 def test_the_health_check_answers(cfg, store, client) -> None:
     assert client(cfg, store).get("/healthz").text == "ok"
+
+
+def test_in_the_cluster_rollouts_are_read_as_the_signed_in_user(cfg, store, serve) -> None:
+    readers: list[str] = []
+
+    def rollouts_for(user: str) -> LocalRollouts:
+        readers.append(user)
+        return LocalRollouts(store)
+
+    policy = ActionPolicy(cluster=True)
+    http = serve(build_app(Dashboard(cfg, LocalRollouts(store), policy, rollouts_for=rollouts_for)))
+    anonymous = http.get("/api/rollouts")
+    assert anonymous.status_code == 401 and "kubeflow-userid" in anonymous.json()["error"]
+    assert http.get("/api/rollouts/churn").status_code == 401 and readers == []
+    signed_in = http.get("/api/rollouts/churn", headers={"kubeflow-userid": "alice@example.com"})
+    assert signed_in.status_code == 200 and readers == ["alice@example.com"]

@@ -28,14 +28,15 @@ ROLLOUT = {
 }
 
 
-def test_rollouts_are_read_as_the_same_view_as_local_ones() -> None:
+def test_rollouts_are_read_as_the_user_in_the_same_view_as_local_ones() -> None:
     def respond(request):
         return 200, ({"items": [ROLLOUT]} if request.path == PATH else ROLLOUT)
 
     with recording(respond) as api:
-        rollouts = ClusterRollouts(api.client(), "team")
+        rollouts = ClusterRollouts(api.client(), "team").as_user("alice")
         (row,) = rollouts.list()
         view = rollouts.get("churn")
+    assert [r.headers["impersonate-user"] for r in api.requests] == ["alice", "alice"]
     assert row == {
         "name": "churn",
         "model": "churn-classifier",
