@@ -208,8 +208,10 @@ def _register_local(rollout_app: typer.Typer) -> None:
         until they run out or the rollout ends.
         """
         from kfops.rollout.drivers.local_rollout import start_local_rollout
-        from kfops.rollout.drivers.replay import ReplayPlan, load_rows
+        from kfops.rollout.drivers.replay import ReplayPlan, check_pace, load_rows
 
+        if replay is not None:
+            check_pace(replay_repeats, replay_rate)
         cfg = resolve_config(config, overrides=set_)
         plan = None
         if replay is not None:

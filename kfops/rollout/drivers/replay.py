@@ -43,6 +43,14 @@ def load_rows(path: Path, drop: Iterable[str] = ()) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
+def check_pace(repeats: int, rate: float) -> None:
+    """The flags' bounds, checked before a file is read (a bad flag costs no read)."""
+    if repeats < 1:
+        raise ConfigurationError(f"--replay-repeats is {repeats}; use 1 or more")
+    if not (math.isfinite(rate) and rate > 0):
+        raise ConfigurationError(f"--replay-rate is {rate}; use requests per second > 0")
+
+
 @dataclass(frozen=True)
 class ReplayPlan:
     """What to send: every row, ``repeats`` times, at ``rate`` requests per second."""
@@ -53,10 +61,7 @@ class ReplayPlan:
     source: str = ""
 
     def __post_init__(self) -> None:
-        if self.repeats < 1:
-            raise ConfigurationError(f"--replay-repeats is {self.repeats}; use 1 or more")
-        if not (math.isfinite(self.rate) and self.rate > 0):
-            raise ConfigurationError(f"--replay-rate is {self.rate}; use requests per second > 0")
+        check_pace(self.repeats, self.rate)
 
     @property
     def total(self) -> int:

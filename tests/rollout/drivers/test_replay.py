@@ -54,6 +54,23 @@ def test_bounds_must_be_positive(repeats: int, rate: float, flag: str):
         ReplayPlan(ROWS, repeats, rate)
 
 
+def test_a_bad_flag_is_named_before_the_file_is_read(tmp_path: Path):
+    """`kfops rollout start --replay missing.csv --replay-rate 0` names the flag, not the file
+    (and reads neither the config nor the rows)."""
+    from typer.testing import CliRunner
+
+    from kfops.cli.main import app
+
+    result = CliRunner().invoke(
+        app,
+        ["rollout", "start", "--config", str(tmp_path / "absent.yaml"),
+         "--replay", str(tmp_path / "missing.csv"), "--replay-rate", "0"],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "--replay-rate is 0.0; use requests per second > 0" in result.output
+    assert "missing.csv" not in result.output and "absent.yaml" not in result.output
+
+
 def test_every_row_is_sent_repeats_times_in_order_with_progress():
     bodies: list = []
     with json_server(lambda request: (bodies.append(request.json()) or 200, {})) as url:
