@@ -1,6 +1,6 @@
 """``kfops dashboard``: serve the project's web page (runs, models, rollouts, drift, serving).
 
-Locally the buttons of a rollout call :func:`kfops.cli.rollout._steer`, the very body of
+Locally the buttons of a rollout call :func:`kfops.cli.rollout.steer_rollout`, the very body of
 ``kfops rollout promote|abort|...`` (the engine's command handlers through the controller).
 In the cluster (``--cluster``) they leave the request ``kubectl kfops`` leaves, in the
 ModelRollout's command annotation, as the signed-in user, for the operator to carry out
@@ -117,13 +117,13 @@ def register(app: typer.Typer) -> None:
 def _local_board(
     cfg: Any, policy: Any, config: Path | None, set_: list[str] | None, prometheus: str | None
 ) -> Any:
-    from kfops.cli.rollout import KubeTarget, _steer
+    from kfops.cli.rollout import KubeTarget, steer_rollout
     from kfops.dashboard.app import Dashboard
     from kfops.dashboard.rollouts import LocalRollouts
     from kfops.rollout.drivers.store import LocalRolloutStore
 
     def steer(name: str, command: str, user: str | None, **arguments: Any) -> None:
-        _steer(name, command, config, set_, False, KubeTarget(), **arguments)
+        steer_rollout(name, command, config, set_, False, KubeTarget(), **arguments)
 
     rollouts = LocalRollouts(LocalRolloutStore(cfg.state_dir))
     return Dashboard(cfg, rollouts, policy, steer, prometheus)

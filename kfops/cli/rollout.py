@@ -110,7 +110,7 @@ def _send_command(target: KubeTarget, name: str, command: str, **arguments: Any)
 # -- shared command body ---------------------------------------------------------------------
 
 
-def _steer(
+def steer_rollout(
     name: str,
     command: str,
     config: Path | None,
@@ -355,7 +355,7 @@ def _register_steering(rollout_app: typer.Typer) -> None:
             kubeconfig: KubeconfigOpt = None,
         ) -> None:
             target = KubeTarget(namespace, context, kubeconfig)
-            _steer(name, command, config, set_, cluster, target)
+            steer_rollout(name, command, config, set_, cluster, target)
 
         body.__doc__ = doc
         rollout_app.command(command)(exit_on_error(body))
@@ -381,7 +381,7 @@ def _register_steering(rollout_app: typer.Typer) -> None:
         kubeconfig: KubeconfigOpt = None,
     ) -> None:
         """Go past the current pause or analysis (with --full: straight to 100%)."""
-        _steer(
+        steer_rollout(
             name,
             "promote",
             config,
@@ -407,7 +407,7 @@ def _register_steering(rollout_app: typer.Typer) -> None:
         if not 0 <= weight <= 100:
             raise ConfigurationError(f"set-weight: weight {weight} is outside 0..100")
         target = KubeTarget(namespace, context, kubeconfig)
-        _steer(name, "set-weight", config, set_, cluster, target, weight=weight)
+        steer_rollout(name, "set-weight", config, set_, cluster, target, weight=weight)
 
 
 def kubectl_app() -> typer.Typer:
