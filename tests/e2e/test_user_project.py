@@ -57,8 +57,15 @@ def check_run(project: Path, result, model: str) -> object:
 def model_steps(project: Path, model: str) -> list[str]:
     import mlflow
 
-    mlflow.set_registry_uri(f"sqlite:///{project / '.kfops' / 'mlflow.db'}")
-    loaded = mlflow.sklearn.load_model(f"models:/{model}@champion")
+    uri = f"sqlite:///{project / '.kfops' / 'mlflow.db'}"
+    saved = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)  # both: a default store would land in the working folder
+    mlflow.set_registry_uri(uri)
+    try:
+        loaded = mlflow.sklearn.load_model(f"models:/{model}@champion")
+    finally:
+        mlflow.set_tracking_uri(saved[0])
+        mlflow.set_registry_uri(saved[1])
     inner = [getattr(step, "transformer_", step) for _, step in loaded.steps]
     return [type(step).__name__ for step in inner], loaded
 
