@@ -147,3 +147,26 @@ def test_the_served_model_applies_the_users_transformer(housing, tmp_path: Path)
         assert answer.json()["predictions"] == pytest.approx(expected)
     finally:
         stop_process(process, 30)
+
+
+def test_the_docker_runner_runs_the_steps_in_the_users_image(
+    kfops_images, docker_engine, tmp_path: Path
+) -> None:
+    """``kfops images --with .`` then ``kfops run --runner docker`` on that image: each step
+    in its container, the project's transformer and steps from the image."""
+    project = project_copy(tmp_path)
+    config = str(project / "kfops.housing.yaml")
+    os.environ["KFOPS_DOCKER"] = docker_engine  # read by kfops images --with in the child
+    try:
+        built = kfops("images", "--with", str(project), "--config", config, "--json")
+    finally:
+        del os.environ["KFOPS_DOCKER"]
+    assert built.code == 0, built.output
+    tag = json.loads(built.stdout)["image"]
+    data = str(REPO / "examples" / "housing" / "data" / "housing.parquet")
+    result = kfops(
+        "run", "--runner", "docker", "--config", config,
+        "--set", f"data.path={data}", "--set", f"cluster.image={tag}",
+    )  # fmt: skip
+    check_run(project, result, "acme-housing")
+    subprocess.run([docker_engine, "rmi", tag], capture_output=True, check=False)
