@@ -12,21 +12,10 @@ from collections.abc import Callable, Sequence
 
 from kfp import dsl, kubernetes
 
-from kfops.config import ClusterConfig, ComponentResources
+from kfops.config import BUILTIN_STEPS, ClusterConfig, ComponentResources
 from kfops.errors import ConfigurationError
 
-COMPONENT_NAMES: tuple[str, ...] = (
-    "drift",
-    "ingest",
-    "features",
-    "validate",
-    "tune",
-    "train",
-    "evaluate",
-    "register",
-    "promote",
-    "deploy",
-)
+COMPONENT_NAMES: tuple[str, ...] = BUILTIN_STEPS
 """Components of the pipelines, in pipeline order (drift: the retraining pipeline's first)."""
 
 DEFAULT_RESOURCES_KEY = "default"

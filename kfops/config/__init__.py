@@ -35,6 +35,7 @@ from kfops.config.rollout import (
     RolloutSpec,
 )
 from kfops.config.root import (
+    BUILTIN_STEPS,
     KfopsConfig,
 )
 from kfops.config.sections import (
@@ -79,6 +80,7 @@ from kfops.config.tuning import (
 )
 
 __all__ = [
+    "BUILTIN_STEPS",
     "CONFIG_FILENAME",
     "ClusterConfig",
     "ComponentResources",

@@ -29,6 +29,22 @@ TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 REGISTRY_URI_ENV = "MLFLOW_REGISTRY_URI"
 
 
+BUILTIN_STEPS: tuple[str, ...] = (
+    "drift",
+    "ingest",
+    "features",
+    "validate",
+    "tune",
+    "train",
+    "evaluate",
+    "register",
+    "promote",
+    "deploy",
+)
+"""kfops' own steps, in pipeline order (drift: the retraining pipeline's first); a user
+step may not take one of these names, and ``cluster.components`` may name only these."""
+
+
 class KfopsConfig(Strict):
     project: str = Field(..., pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
     data: DataConfig
@@ -68,21 +84,9 @@ class KfopsConfig(Strict):
 
     @model_validator(mode="after")
     def _step_names_unique(self) -> KfopsConfig:
-        builtin = {
-            "ingest",
-            "features",
-            "validate",
-            "tune",
-            "train",
-            "evaluate",
-            "register",
-            "promote",
-            "deploy",
-            "drift",
-        }
         seen: set[str] = set()
         for step in self.steps:
-            if step.name in builtin or step.name in seen:
+            if step.name in BUILTIN_STEPS or step.name in seen:
                 raise ValueError(
                     f"steps: the name '{step.name}' is taken (a built-in step or an earlier "
                     "user step); give each step its own name"

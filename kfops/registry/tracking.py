@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kfops.errors import RegistryError, one_line
+
+if TYPE_CHECKING:
+    from kfops.config import KfopsConfig
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -43,6 +47,16 @@ def use_tracking(
             f"MLflow at {tracking_uri}: cannot open experiment '{experiment}': "
             f"{one_line(exc)}; check tracking.uri"
         ) from exc
+
+
+def use_config_tracking(cfg: KfopsConfig) -> str:
+    """:func:`use_tracking` with the project's tracking and registry settings."""
+    return use_tracking(
+        cfg.resolved_tracking_uri(),
+        cfg.experiment_name,
+        cfg.resolved_artifact_location(),
+        cfg.tracking.registry_uri,
+    )
 
 
 def git_commit(path: str | None) -> str | None:

@@ -56,14 +56,9 @@ _ROLLOUT_HINTS = {
 
 def _use_registry(cfg: KfopsConfig) -> None:
     """The config's MLflow store for this process, as both deploy entry points read it."""
-    from kfops.registry.tracking import use_tracking
+    from kfops.registry.tracking import use_config_tracking
 
-    use_tracking(
-        cfg.resolved_tracking_uri(),
-        cfg.experiment_name,
-        cfg.resolved_artifact_location(),
-        cfg.tracking.registry_uri,
-    )
+    use_config_tracking(cfg)
 
 
 def deployment_spec(cfg: KfopsConfig, version: str | None = None) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 from kfops.config import TaskType, config_from_dict
 from kfops.metrics import DEFAULT_PROMOTION_METRIC, direction_of
-from kfops.registry.tracking import use_tracking
+from kfops.registry.tracking import use_config_tracking
 from kfops.steps.results import EvaluateResult
 
 
@@ -64,12 +64,7 @@ def run_evaluate(
             f"registry.promotion_metric: '{metric}' is not computed for {task} models; "
             f"use one of {', '.join(sorted(result.metrics))}"
         )
-    use_tracking(
-        cfg.resolved_tracking_uri(),
-        cfg.experiment_name,
-        cfg.resolved_artifact_location(),
-        cfg.tracking.registry_uri,
-    )
+    use_config_tracking(cfg)
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics(result.metrics)
         for path in result.plots.values():

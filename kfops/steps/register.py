@@ -7,18 +7,9 @@ from typing import Any
 from kfops.config import config_from_dict
 from kfops.config.sections import PromotionMode
 from kfops.registry.champion import CHALLENGER, CHAMPION
-from kfops.registry.tracking import use_tracking
+from kfops.registry.tracking import use_config_tracking
 from kfops.registry.versions import alias_version, promote, register_challenger, version_of_run
 from kfops.steps.results import PromoteResult, RegisterResult
-
-
-def _use(cfg) -> None:
-    use_tracking(
-        cfg.resolved_tracking_uri(),
-        cfg.experiment_name,
-        cfg.resolved_artifact_location(),
-        cfg.tracking.registry_uri,
-    )
 
 
 def run_register(
@@ -26,7 +17,7 @@ def run_register(
 ) -> RegisterResult:
     """Register the run's model and return the gate's decision (a winner is ``challenger``)."""
     cfg = config_from_dict(config)
-    _use(cfg)
+    use_config_tracking(cfg)
     version, gate = register_challenger(
         cfg.model_name, model_uri, run_id, metric, score, cfg.registry.min_improvement
     )
@@ -41,7 +32,7 @@ def run_promote(config: dict[str, Any], run_id: str) -> PromoteResult:
     rollout, which compares it with the champion on live traffic, moves champion.
     """
     cfg = config_from_dict(config)
-    _use(cfg)
+    use_config_tracking(cfg)
     version = version_of_run(cfg.model_name, run_id)
     current = alias_version(cfg.model_name, CHAMPION)
     current = None if current is None else str(current)  # MLflow may hand out an int

@@ -8,7 +8,7 @@ from typing import Any
 
 from kfops import __version__
 from kfops.config import TaskType, config_from_dict
-from kfops.registry.tracking import git_commit, use_tracking
+from kfops.registry.tracking import git_commit, use_config_tracking
 from kfops.steps.reporting import progress
 from kfops.steps.results import TrainResult
 
@@ -76,12 +76,7 @@ def run_train(
     save_model(model, model_path)
 
     progress("train", "logging the run, its dataset and the model to MLflow")
-    experiment_id = use_tracking(
-        cfg.resolved_tracking_uri(),
-        cfg.experiment_name,
-        cfg.resolved_artifact_location(),
-        cfg.tracking.registry_uri,
-    )
+    experiment_id = use_config_tracking(cfg)
     features = frame.drop(columns=[cfg.data.target])
     sample = features.head(5)
     tags = {

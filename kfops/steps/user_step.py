@@ -137,15 +137,10 @@ def _log_metrics(config: dict[str, Any], run_id: str, metrics: dict[str, float])
     """Add the step's metrics to the candidate's run, beside evaluate's."""
     import mlflow
 
-    from kfops.registry.tracking import use_tracking
+    from kfops.registry.tracking import use_config_tracking
 
     cfg = config_from_dict(config)
-    use_tracking(
-        cfg.resolved_tracking_uri(),
-        cfg.experiment_name,
-        cfg.resolved_artifact_location(),
-        cfg.tracking.registry_uri,
-    )
+    use_config_tracking(cfg)
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics(metrics)
 

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from kfops.config import KfopsConfig
-from kfops.registry.tracking import use_tracking
+from kfops.registry.tracking import use_config_tracking
 from kfops.tuning.results import TrialRecord, TuningResult
 from kfops.tuning.spec import require_tuning
 
@@ -35,12 +35,7 @@ class TuningTracker:
         import mlflow
 
         cfg, tuning = self.cfg, require_tuning(self.cfg)
-        self.experiment_id = experiment_id = use_tracking(
-            cfg.resolved_tracking_uri(),
-            cfg.experiment_name,
-            cfg.resolved_artifact_location(),
-            cfg.tracking.registry_uri,
-        )
+        self.experiment_id = experiment_id = use_config_tracking(cfg)
         tags = {**self.tags, STAGE_TAG: "tuning", "kfops.tuning.backend": self.backend}
         self._active = mlflow.start_run(
             experiment_id=experiment_id, run_name=f"{cfg.project}-tuning", tags=tags
