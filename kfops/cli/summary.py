@@ -9,6 +9,7 @@ from kfops.cli.common import console, print_table
 from kfops.config import KfopsConfig
 from kfops.registry.champion import GateDecision
 from kfops.runners.local import LocalRun
+from kfops.runners.read_back import RunRecord, VersionRecord, read_latest, read_run
 
 
 def _latest(root: Path, pattern: str) -> Path | None:
@@ -16,8 +17,7 @@ def _latest(root: Path, pattern: str) -> Path | None:
     return found[-1] if found else None
 
 
-def gather(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
-    """Read back what the run produced from its outputs and the MLflow store."""
+def _read_through_mlflow(cfg: KfopsConfig, run_id: str) -> RunRecord:
     from mlflow import MlflowClient
 
     from kfops.registry.tracking import use_tracking
@@ -29,22 +29,31 @@ def gather(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
         cfg.resolved_artifact_location(),
         cfg.resolved_registry_uri(),
     )
-    client = MlflowClient()
-    run_id = str(run.outputs.get("run_id", ""))
     version = version_of_run(cfg.model_name, run_id)
-    decision = decision_of(cfg.model_name, version)
-    mlrun = client.get_run(run_id)
-    metrics = dict(mlrun.data.metrics)
-    artifact_uri = mlrun.info.artifact_uri
+    mlrun = MlflowClient().get_run(run_id)
+    return RunRecord(
+        metrics=dict(mlrun.data.metrics),
+        artifact_uri=mlrun.info.artifact_uri,
+        version=version,
+        decision=decision_of(cfg.model_name, version),
+        aliases=aliases(cfg.model_name),
+    )
+
+
+def gather(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
+    """Read back what the run produced from its outputs and the MLflow store (the local
+    sqlite store directly, without importing MLflow, when it is the default)."""
+    run_id = str(run.outputs.get("run_id", ""))
+    record = read_run(cfg, run_id) or _read_through_mlflow(cfg, run_id)
     return {
         "model": cfg.model_name,
-        "version": version,
-        "decision": decision,
-        "aliases": aliases(cfg.model_name),
+        "version": record.version,
+        "decision": record.decision,
+        "aliases": record.aliases,
         "run_id": run_id,
-        "metrics": metrics,
+        "metrics": record.metrics,
         "tracking_uri": cfg.resolved_tracking_uri(),
-        "artifact_uri": artifact_uri,
+        "artifact_uri": record.artifact_uri,
         "statistics_html": str(_latest(run.pipeline_root, "**/validate/statistics") or ""),
         "log": str(run.log_path),
         "seconds": round(run.seconds, 1),
@@ -83,14 +92,30 @@ def render(summary: dict[str, Any]) -> None:
     console.print(f"  took {summary['seconds']} s{tail}")
 
 
-def gather_retraining(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
-    """Whether the window drifted and, when it did, the version the run registered."""
-    import json
-
+def _latest_through_mlflow(cfg: KfopsConfig) -> VersionRecord:
     from mlflow import MlflowClient
 
     from kfops.registry.tracking import use_tracking
     from kfops.registry.versions import aliases, decision_of
+
+    use_tracking(
+        cfg.resolved_tracking_uri(),
+        cfg.experiment_name,
+        cfg.resolved_artifact_location(),
+        cfg.resolved_registry_uri(),
+    )
+    found = MlflowClient().search_model_versions(f"name = '{cfg.model_name}'")
+    version = str(max(int(v.version) for v in found))
+    return VersionRecord(
+        version=version,
+        decision=decision_of(cfg.model_name, version),
+        aliases=aliases(cfg.model_name),
+    )
+
+
+def gather_retraining(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
+    """Whether the window drifted and, when it did, the version the run registered."""
+    import json
 
     retrained = bool(run.outputs.get("Output"))
     report = _latest(run.pipeline_root, "**/drift/details/drift.json")
@@ -104,19 +129,12 @@ def gather_retraining(cfg: KfopsConfig, run: LocalRun) -> dict[str, Any]:
         "seconds": round(run.seconds, 1),
     }
     if retrained:
-        use_tracking(
-            cfg.resolved_tracking_uri(),
-            cfg.experiment_name,
-            cfg.resolved_artifact_location(),
-            cfg.resolved_registry_uri(),
-        )
-        found = MlflowClient().search_model_versions(f"name = '{cfg.model_name}'")
-        version = str(max(int(v.version) for v in found))
+        record = read_latest(cfg) or _latest_through_mlflow(cfg)
         summary.update(
             model=cfg.model_name,
-            version=version,
-            decision=decision_of(cfg.model_name, version),
-            aliases=aliases(cfg.model_name),
+            version=record.version,
+            decision=record.decision,
+            aliases=record.aliases,
         )
     return summary
 
