@@ -28,7 +28,9 @@ from kfops.runners.code_digest import MEMO_NAME as CODE_MEMO
 from kfops.runners.code_digest import CodeDigests, local_image
 from kfops.runners.interrupts import interruptible, stop_descendants
 from kfops.runners.progress import ProgressStream, StepEvent, StepStatus
+from kfops.runners.read_back import local_store
 from kfops.runners.warm import WARM_ENV, warm_steps
+from kfops.runners.warm_tfdv import EarlyTFDV
 from kfops.steps.reporting import ERROR_FILE_ENV, read_error
 
 # The subprocess runner warns about images without "python" in their name.
@@ -79,8 +81,9 @@ def data_fingerprint(uri: str) -> str:
     return digest.hexdigest()
 
 
-# What reading the run back (``kfops.cli.summary``: the MLflow run, version and aliases)
-# imports: about 2 s here, paid while the steps run instead of after them.
+# What reading the run back through MLflow (``kfops.cli.summary``: the MLflow run, version
+# and aliases, from a tracking server) imports: about 2 s here, paid while the steps run
+# instead of after them.
 READ_BACK_MODULES = ("mlflow", "mlflow.store.tracking.sqlalchemy_store", "kfops.registry.versions")
 
 
@@ -150,7 +153,8 @@ def run_pipeline_locally(
     image, as in the cluster). ``arguments``: the pipeline's other inputs (retraining's
     ``force``), beside the config and the data fingerprint.
     """
-    prefetch = _prefetch(READ_BACK_MODULES)
+    # The default local store is read back without MLflow (kfops.runners.read_back).
+    prefetch = _prefetch(READ_BACK_MODULES if local_store(cfg) is None else ())
     from kfp import local
 
     local_path = cfg.data.path.removeprefix("file://")
@@ -208,6 +212,7 @@ def run_pipeline_locally(
         if stopping.is_set():
             return
         if event.status is StepStatus.STARTED:
+            tfdv.start_before(event.step, seen={e.step for e in events})
             running[event.step] = None
         elif event.status not in (StepStatus.CACHED, StepStatus.PROGRESS):
             running.pop(event.step, None)
@@ -219,6 +224,7 @@ def run_pipeline_locally(
         if runner != "docker" and os.environ.get(WARM_ENV, "1") != "0"
         else contextlib.nullcontext()
     )
+    tfdv = EarlyTFDV(enabled=runner != "docker" and cfg.validation.enabled)
     started = time.monotonic()
     root = logging.getLogger()
     saved_level, saved_handlers = root.level, root.handlers[:]
@@ -229,6 +235,7 @@ def run_pipeline_locally(
         root.setLevel(logging.INFO)
         try:
             with (
+                tfdv,
                 warm,
                 redirect_stdout(stream),
                 interruptible(lambda: tuple(running), stopping, stop),

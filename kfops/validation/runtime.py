@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import select
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ import kfops
 from kfops.errors import KfopsError, ValidationError, error_from_name
 
 PYTHON_ENV_VAR = "KFOPS_TFDV_PYTHON"
+SERVER_ENV = "KFOPS_TFDV_SERVER"  # a warm runtime's socket (WarmTFDV), set by kfops run
 WORKER_MODULE = "kfops.validation.tfdv_worker"
 TFDV_MODULE = "tensorflow_data_validation"
 DEFAULT_TIMEOUT_S = 1800.0
@@ -243,6 +245,79 @@ class WorkerSession:
         self._stderr_path.unlink(missing_ok=True)
 
 
+class WarmTFDV:
+    """A TFDV runtime process started ahead of the step that needs it (``kfops run``
+    starts one while ingest runs), so TensorFlow's import overlaps other work.
+
+    The Unix socket is bound and listening here, then handed to the server
+    (``tfdv_worker --listen-fd``) and closed on this side: a request sent while the
+    server still imports waits in the backlog, and once the server is gone a connection
+    is refused, so the step runs the worker itself. Its path goes to the steps in
+    ``$KFOPS_TFDV_SERVER`` (:func:`run_worker` checks it).
+    """
+
+    def __init__(self, path: str, python: Path | None = None) -> None:
+        self.path = path
+        self.python = check_python(python or tfdv_python())
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(path)
+            listener.listen(8)
+            fd = listener.fileno()
+            self._process = subprocess.Popen(
+                [str(self.python), "-m", WORKER_MODULE, "--listen-fd", str(fd)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # each request's output goes back with its answer
+                env=worker_env(),
+                pass_fds=(fd,),
+            )
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise _not_started(self.python, exc) from exc
+        finally:
+            listener.close()
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _run_on_server(
+    path: str, request: dict[str, Any], log_path: Path | None, timeout: float
+) -> dict[str, Any] | None:
+    """The answer of the warm server on ``path``, or None when there is none to answer
+    (not started, gone, or gone mid-way): then the worker runs as a subprocess."""
+    reply = None
+    with (
+        contextlib.suppress(OSError, ValueError),
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client,
+    ):
+        client.connect(path)
+        client.sendall(json.dumps(request).encode() + b"\n")
+        ready, _, _ = select.select([client], [], [], timeout)
+        if not ready:
+            raise _timed_out(Path(path), timeout)
+        with client.makefile("rb") as stream:
+            reply = json.loads(stream.readline())
+    if not isinstance(reply, dict) or not isinstance(reply.get("answer"), dict):
+        return None
+    payload = reply["answer"]
+    command = [f"(warm TFDV runtime on {path})"]
+    _write_log(log_path, command, None, "(read)", str(reply.get("log", "")))
+    if "ok" not in payload:
+        return None
+    return _unwrap(payload)
+
+
 _SESSION: ContextVar[WorkerSession | None] = ContextVar("kfops_tfdv_session", default=None)
 
 
@@ -295,4 +370,9 @@ def run_worker(
     session = _SESSION.get()
     if session is not None and python is None:
         return session.request(request, log_path=log_path)
+    server = os.environ.get(SERVER_ENV, "")
+    if server and python is None:
+        answer = _run_on_server(server, request, log_path, timeout)
+        if answer is not None:
+            return answer
     return run_subprocess(request, python=python, log_path=log_path, timeout=timeout)

@@ -3,7 +3,8 @@
 Run in the TFDV runtime as ``python -m kfops.validation.tfdv_worker [REQUEST.json]``
 (request on stdin when no file is given); the result is one JSON line on stdout. With
 ``--serve`` it answers one request per stdin line until stdin closes, paying TFDV's
-import once (runtime.worker_session). In the main process, ``run(request)`` does the
+import once (runtime.worker_session); with ``--listen-fd N`` one request per connection
+on a listening socket, TFDV imported before any arrives (runtime.WarmTFDV). In the main process, ``run(request)`` does the
 same work when TFDV is importable there.
 
 Imports only the standard library, the TFDV runtime's libraries and ``kfops.errors``:
@@ -358,6 +359,52 @@ def answer(text: str) -> tuple[dict[str, Any], int]:
         return {"ok": False, "error": {"type": "ValidationError", "message": message}}, 2
 
 
+def _answer_captured(line: str) -> dict[str, Any]:
+    """One request with everything written to fd 1 and 2 meanwhile kept as its log."""
+    import tempfile
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 1)
+        os.dup2(captured.fileno(), 2)
+        try:
+            payload, _ = answer(line)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+        captured.seek(0)
+        log = captured.read().decode("utf-8", errors="replace")
+    return {"answer": payload, "log": log}
+
+
+def listen(fd: int) -> None:
+    """Answer requests on the listening Unix socket ``fd``, one connection at a time (a
+    JSON line in, ``{"answer": ..., "log": ...}`` out), TFDV imported before the first.
+
+    The socket is bound by whoever starts the server (runtime.WarmTFDV), so a request
+    sent while TensorFlow is still importing waits in the backlog instead of failing.
+    """
+    import socket
+
+    listener = socket.socket(fileno=fd)
+    with contextlib.redirect_stdout(sys.stderr):
+        import tensorflow_data_validation  # noqa: F401 - the import this server exists for
+    while True:
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rwb") as stream:
+            line = stream.readline().decode("utf-8", errors="replace")
+            if line.strip():
+                reply = _answer_captured(line)
+                stream.write(json.dumps(reply).encode() + b"\n")
+                stream.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Answer one request (a file, or stdin), or with ``--serve`` one per stdin line.
 
@@ -365,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     working is sent to stderr instead, so it can never corrupt an answer.
     """
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--listen-fd"]:
+        listen(int(args[1]))
+        return 0
     sys.stdout.flush()
     saved, real_stdout = os.dup(1), sys.stdout
     answers = os.fdopen(os.dup(saved), "w")

@@ -2,7 +2,7 @@
 one line says so, and a second run on the same state completes.
 
 The run is started in its own session, so every process it starts (kfp.local's step
-shell, the step's Python, the TFDV runtime under validate) carries that session's id.
+shell, the step's Python, the TFDV runtime validate works in) carries that session's id.
 """
 
 from __future__ import annotations
@@ -60,8 +60,13 @@ def running_step(step: str) -> Callable[[psutil.Process], bool]:
 
 
 def tfdv_runtime(process: psutil.Process) -> bool:
-    """The TFDV runtime validate starts: a grandchild of the run, in another interpreter."""
+    """The TFDV runtime validate uses (started by the run during ingest, or by validate)."""
     return "kfops.validation.tfdv_worker" in cmdline(process)
+
+
+def validating(processes: list[psutil.Process]) -> bool:
+    """Validate runs, and so does the TFDV runtime it works in."""
+    return any(map(running_step("validate"), processes)) and any(map(tfdv_runtime, processes))
 
 
 @pytest.fixture
@@ -89,8 +94,8 @@ def start_run(config: Path, logs: Path) -> subprocess.Popen[bytes]:
 @pytest.mark.parametrize(
     ("signum", "step", "marker", "code"),
     [
-        (signal.SIGINT, "validate", tfdv_runtime, 130),
-        (signal.SIGTERM, "train", running_step("train"), 143),
+        (signal.SIGINT, "validate", validating, 130),
+        (signal.SIGTERM, "train", lambda found: any(map(running_step("train"), found)), 143),
     ],
     ids=["SIGINT-during-validate", "SIGTERM-during-train"],
 )
@@ -100,7 +105,7 @@ def test_interrupted_run_stops_its_step_and_a_rerun_completes(
     run = start_run(project, tmp_path)
     try:
         wait_until(
-            lambda: run.poll() is None and any(marker(p) for p in live_in_session(run.pid)),
+            lambda: run.poll() is None and marker(live_in_session(run.pid)),
             timeout=300,
             what=f"{step} running in the run's process tree",
         )
