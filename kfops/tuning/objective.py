@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from kfops.config import KfopsConfig, ModelConfig, TaskType
+from kfops.config import KfopsConfig, TaskType
 from kfops.tuning.scoring import score
 
 FoldReport = Callable[[int, float], bool]
@@ -56,13 +56,17 @@ def cross_validate(
     from kfops.training.estimator import train_model
 
     assert cfg.tuning is not None
-    model_cfg = ModelConfig(estimator=cfg.model.estimator, params={**cfg.model.params, **params})
+    # The very model training fits: the user's preprocessing (found in the project
+    # folder, as train finds it) included, only the params changed.
+    model_cfg = cfg.model.model_copy(update={"params": {**cfg.model.params, **params}})
     folds = make_folds(frame, cfg.data.target, task, cfg.tuning.cv_folds, cfg.data.split.seed)
     numeric, categorical = feature_columns(frame, cfg.data)
     running: list[float] = []
     scores: list[float] = []
     for step, (train_rows, valid_rows) in enumerate(folds):
-        model = train_model(frame.iloc[train_rows], cfg.data, model_cfg, task)
+        model = train_model(
+            frame.iloc[train_rows], cfg.data, model_cfg, task, code_root=cfg.base_dir
+        )
         valid = frame.iloc[valid_rows]
         scores.append(score(model, valid[numeric + categorical], valid[cfg.data.target], metric))
         running.append(float(np.mean(scores)))

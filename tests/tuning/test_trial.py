@@ -35,6 +35,29 @@ def test_prints_the_running_mean_per_fold_in_katib_format(churn_train):
     assert again.value == pytest.approx(score.value)  # the local tuner scores the same way
 
 
+def test_a_trial_fits_the_users_preprocessing_from_the_project_folder(tmp_path, churn_train):
+    """Trials score the model train fits: model.preprocessing included, its package found
+    in the project folder as train finds it (it is not installed)."""
+    package = tmp_path / "tuned_transformers"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from sklearn.base import BaseEstimator, TransformerMixin\n\n\n"
+        "class Marked(BaseEstimator, TransformerMixin):\n"
+        "    def fit(self, frame, target=None):\n"
+        "        return self\n\n"
+        "    def transform(self, frame):\n"
+        "        raise ValueError('the trial ran the marked transformer')\n"
+    )
+    cfg = churn_config(model={
+        "estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"n_estimators": 5},
+        "preprocessing": [{"transformer": "tuned_transformers.Marked"}],
+    })  # fmt: skip
+    cfg = cfg.model_copy(update={"base_dir": str(tmp_path)})
+    frame = pd.read_parquet(churn_train)
+    with pytest.raises(Exception, match="the trial ran the marked transformer"):
+        cross_validate(frame, cfg, TaskType.CLASSIFICATION, "roc_auc", {"max_depth": 3})
+
+
 def test_cli_with_a_bad_value_exits_with_the_error_code(tmp_path, churn_train, capsys):
     config = tmp_path / "kfops.yaml"
     import yaml
