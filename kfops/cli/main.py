@@ -85,8 +85,13 @@ STATUS_STYLE = {
 }
 
 
-def event_printer(out: Console):
-    """Progress lines go to the terminal we started on: the run redirects sys.stdout."""
+def event_printer(out: Console, steps: list[str] | tuple[str, ...] = ()):
+    """Progress lines go to the terminal we started on: the run redirects sys.stdout.
+
+    ``steps``: the run's step names (the user's too), so the times line up under the
+    longest.
+    """
+    width = max([10, *map(len, steps)])
 
     def print_event(event: StepEvent) -> None:
         if out.is_terminal:
@@ -98,7 +103,7 @@ def event_printer(out: Console):
             return
         note = {StepStatus.CACHED: "cached", StepStatus.FAILED: "failed"}.get(event.status, "")
         took = f"{event.seconds:5.1f} s" if event.status is not StepStatus.CACHED else "      "
-        out.print(f"{STATUS_STYLE[event.status]} {event.step:<10} {took} {note}".rstrip())
+        out.print(f"{STATUS_STYLE[event.status]} {event.step:<{width}} {took} {note}".rstrip())
 
     return print_event
 
@@ -155,7 +160,11 @@ def run(
     arguments = {"force": force} if pipeline == "retraining" else {}
     try:
         result = run_pipeline_locally(
-            cfg, factory, event_printer(progress), runner=runner, arguments=arguments
+            cfg,
+            factory,
+            event_printer(progress, [step.name for step in cfg.steps]),
+            runner=runner,
+            arguments=arguments,
         )
     except RunInterrupted as stop:
         # One line, then the shell's status for a signal (130 for SIGINT, 143 for SIGTERM).

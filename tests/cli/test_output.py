@@ -177,3 +177,20 @@ def test_shell_completion_is_offered():
     done = subprocess.run([KFOPS], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "promote" in done.stdout.split()
+
+
+def test_step_times_line_up_under_the_longest_user_step_name() -> None:
+    import io
+
+    from rich.console import Console
+
+    from kfops.cli.main import event_printer
+    from kfops.runners.progress import StepEvent, StepStatus
+
+    buffer = io.StringIO()
+    print_event = event_printer(Console(file=buffer, width=120), ["drop-outliers"])
+    for step in ("train", "drop-outliers", "evaluate"):
+        print_event(StepEvent(step, StepStatus.SUCCEEDED, 1.25))
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 3
+    assert len({line.index("1.2 s") for line in lines}) == 1, lines
