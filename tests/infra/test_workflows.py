@@ -4,6 +4,7 @@ CD pinning the image the prod overlay names, and checkov's GitHub Actions checks
 actionlint runs when it is installed (its PyPI wrapper downloads the binary from GitHub
 when it builds, which this machine cannot do)."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -92,6 +93,27 @@ def test_cd_pins_the_image_the_prod_overlay_names() -> None:
         assert image in [i["name"] for i in kustomization["images"]], overlay
     script = "\n".join(s for job, s in run_steps(cd) if job == "gitops")
     assert 'kustomize edit set image "$IMAGE=$IMAGE:$TAG@$DIGEST"' in script
+
+
+def test_cd_uploads_pipelines_that_name_images_by_digest(tmp_path: Path) -> None:
+    """The compile step CD runs, run here with example digests: every step's image is a
+    digest reference, so KFP's cache cannot serve an older image's results under a tag."""
+    cd = workflow("cd.yml")
+    (step,) = [s for s in cd["jobs"]["pipelines"]["steps"] if "kfops compile" in s.get("run", "")]
+    assert "pinned/*.yaml" in "\n".join(s for job, s in run_steps(cd) if job == "pipelines")
+    script = step["run"].replace(".venv/bin/kfops", str(REPO / ".venv" / "bin" / "kfops"))
+    refs = {
+        "KFOPS_REF": "ghcr.io/kfops/kfops@sha256:" + "a" * 64,
+        "TFDV_REF": "ghcr.io/kfops/kfops-tfdv@sha256:" + "b" * 64,
+    }
+    subprocess.run(["bash", "-ec", script], cwd=tmp_path, env={**os.environ, **refs}, check=True)
+    compiled = sorted((tmp_path / "pinned").glob("*.yaml"))
+    assert len(compiled) == len(list((REPO / "pipelines" / "compiled").glob("*.yaml")))
+    for path in compiled:
+        spec = next(d for d in yaml.safe_load_all(path.read_text()) if "deploymentSpec" in d)
+        images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+        assert images <= set(refs.values()), (path.name, images)
+        assert refs["KFOPS_REF"] in images
 
 
 def test_the_argocd_application_syncs_the_prod_overlay() -> None:
