@@ -1,6 +1,6 @@
 """Drift over time: every drift report of the project, per feature, distance against threshold.
 
-Reports are ``drift.json`` files (:mod:`kfops.drift.report`): ``kfops drift check`` writes one
+Reports are ``drift.json`` files (:mod:`kfops.drift.report`): ``kfops drift`` writes one
 to ``drift.report_dir`` (default ``<runtime.root>/drift``), each retraining run one under its
 pipeline root. A report is placed in time by the end of the window it measured.
 """
@@ -60,6 +60,6 @@ def drift_history(cfg: KfopsConfig) -> dict[str, Any]:
                     "drifted": bool(feature.get("drifted")),
                 }
             )
-    message = "" if reports else "no drift report yet: `kfops drift check` writes one"
+    message = "" if reports else "no drift report yet: `kfops drift` writes one"
     listed = [{k: r[k] for k in ("path", "time", "version", "drifted")} for r in reports]
     return {"reports": listed, "features": dict(sorted(features.items())), "message": message}

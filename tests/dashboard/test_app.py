@@ -61,7 +61,7 @@ def test_a_project_with_no_runs_says_so_and_creates_no_registry(cfg, store, clie
     assert models["versions"] == [] and "no registry yet" in models["message"]
     assert not (cfg.state_dir / "mlflow.db").exists()
     drift = http.get("/api/drift").json()
-    assert drift["features"] == {} and "kfops drift check" in drift["message"]
+    assert drift["features"] == {} and "`kfops drift` writes one" in drift["message"]
 
 
 def test_a_rollout_shows_its_steps_weights_and_history(cfg, store, client) -> None:
