@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import filecmp
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from kfops.cluster.task_settings import apply_task_settings, check_component_names, image_for
 from kfops.config import KfopsConfig
 from kfops.errors import ConfigurationError
 
@@ -49,20 +50,41 @@ def pipeline_name_for(cfg: KfopsConfig, pipeline: str = "training") -> str:
     return variant_for(cfg).replace("training", pipeline, 1)
 
 
-def pipeline_builder(cfg: KfopsConfig, pipeline: str = "training"):
-    """The builder of the graph the config runs (for the local runner): image_for -> pipeline."""
-    from functools import partial
+@dataclass(frozen=True)
+class PipelineBuilder:
+    """The graph a config runs, built when called (image_for -> pipeline): a run answered
+    from its memo (:mod:`kfops.runners.run_memo`) never imports kfp."""
 
+    cfg: KfopsConfig
+    pipeline: str
+    user_steps: Any = None  # pipelines.user_steps.UserSteps, taken when the builder is
+
+    def __call__(self, image_for: Any) -> Any:
+        from pipelines.user_steps import user_steps_of
+
+        builder = pipeline_factories()[pipeline_name_for(self.cfg, self.pipeline)]
+        return builder(image_for, user_steps=self.user_steps or user_steps_of(self.cfg))
+
+
+def pipeline_builder(cfg: KfopsConfig, pipeline: str = "training") -> PipelineBuilder:
+    """The builder of the graph the config runs (for the local runner)."""
+    if pipeline not in PIPELINES:
+        raise ConfigurationError(
+            f"--pipeline: unknown pipeline '{pipeline}'; use {' or '.join(PIPELINES)}"
+        )
+    if not (cfg.steps or cfg.model.preprocessing):
+        return PipelineBuilder(cfg, pipeline)
     from pipelines.user_steps import user_steps_of
 
-    builder = pipeline_factories()[pipeline_name_for(cfg, pipeline)]
-    return partial(builder, user_steps=user_steps_of(cfg))
+    # The user's code is read (and a bad step named) now, before the run starts.
+    return PipelineBuilder(cfg, pipeline, user_steps_of(cfg))
 
 
 def compile_pipeline(cfg: KfopsConfig, name: str, out_dir: Path) -> Path:
     """Compile one shipped pipeline with the config's images and task settings."""
     from kfp import compiler
 
+    from kfops.cluster.task_settings import apply_task_settings, check_component_names, image_for
     from pipelines.user_steps import user_steps_of
 
     check_component_names(cfg.cluster)

@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 
 from kfops.config import KfopsConfig, config_to_dict, data_config_to_dict
 from kfops.errors import DataError, PipelineError, one_line
+from kfops.runners import run_memo
 from kfops.runners.code_digest import MEMO_NAME as CODE_MEMO
 from kfops.runners.code_digest import CodeDigests, local_image
 from kfops.runners.interrupts import interruptible, stop_descendants
@@ -155,8 +156,6 @@ def run_pipeline_locally(
     """
     # The default local store is read back without MLflow (kfops.runners.read_back).
     prefetch = _prefetch(READ_BACK_MODULES if local_store(cfg) is None else ())
-    from kfp import local
-
     local_path = cfg.data.path.removeprefix("file://")
     if "://" not in local_path and not Path(local_path).is_file():
         raise DataError(
@@ -168,11 +167,20 @@ def run_pipeline_locally(
     pipeline_root = (state / "pipeline_root").resolve()
     error_file = run_dir / "error.json"
     log_path = run_dir / "pipeline.log"
+    digests = CodeDigests(state / CODE_MEMO)
+    memo_key = _memo_key(cfg, pipeline_factory, arguments, runner, fingerprint, digests)
+    if memo_key is not None:
+        memo = run_memo.recall(state, memo_key)
+        digests.memo.save()
+        if memo is not None:
+            prefetch.join()
+            return _from_memo(memo, run_dir, log_path, pipeline_root, on_event)
+    from kfp import local
+
     os.environ[ERROR_FILE_ENV] = str(error_file.resolve())
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     stop: Callable[[], object] = stop_descendants
-    digests = CodeDigests(state / CODE_MEMO)
     if runner == "docker":
         from kfops.runners.containers import container_environment, stop_run_containers
 
@@ -258,12 +266,59 @@ def run_pipeline_locally(
             root.setLevel(saved_level)
             os.environ.pop(ERROR_FILE_ENV, None)
     seconds = time.monotonic() - started
+    outputs = dict(getattr(task, "outputs", None) or {})
+    if memo_key is not None:
+        steps = [e.step for e in events if e.status in (StepStatus.CACHED, StepStatus.SUCCEEDED)]
+        spec = getattr(pipeline, "pipeline_spec", None)
+        run_memo.remember(state, memo_key, list(dict.fromkeys(steps)), outputs, spec)
     prefetch.join()  # the reader starts on whole modules, never half-imported ones
     return LocalRun(
         run_dir=run_dir,
         log_path=log_path,
         pipeline_root=pipeline_root,
-        outputs=dict(getattr(task, "outputs", None) or {}),
+        outputs=outputs,
         events=events,
         seconds=seconds,
+    )
+
+
+def _memo_key(
+    cfg: KfopsConfig,
+    pipeline_factory: Callable[..., Any],
+    arguments: dict[str, Any] | None,
+    runner: str,
+    fingerprint: str,
+    digests: CodeDigests,
+) -> str | None:
+    """The run memo's key when this run may use one (kfops.runners.run_memo), else None."""
+    pipeline = getattr(pipeline_factory, "pipeline", None)  # a compile.PipelineBuilder's
+    if not isinstance(pipeline, str) or not run_memo.eligible(cfg, arguments, runner):
+        return None
+    return run_memo.run_key(cfg, fingerprint, pipeline, digests)
+
+
+def _from_memo(
+    memo: dict[str, Any],
+    run_dir: Path,
+    log_path: Path,
+    pipeline_root: Path,
+    on_event: Callable[[StepEvent], None],
+) -> LocalRun:
+    """Every step a cache hit, as the memo's run left kfp.local's cache: said so, no kfp."""
+    started = time.monotonic()
+    steps = [str(step) for step in memo["steps"]]
+    log_path.write_text(
+        f"every step is a cache hit (run memo {memo['key'][:16]}, {run_memo.MEMO_FILE}): "
+        f"{', '.join(steps)}\n"
+    )
+    events = [StepEvent(step, StepStatus.CACHED) for step in steps]
+    for event in events:
+        on_event(event)
+    return LocalRun(
+        run_dir=run_dir,
+        log_path=log_path,
+        pipeline_root=pipeline_root,
+        outputs=dict(memo["outputs"]),
+        events=events,
+        seconds=time.monotonic() - started,
     )
