@@ -58,14 +58,18 @@ def model_steps(project: Path, model: str) -> list[str]:
     import mlflow
 
     uri = f"sqlite:///{project / '.kfops' / 'mlflow.db'}"
-    saved = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    # MLflow keeps its URIs in the environment: restored as they were (unset stays unset),
+    # or a later ``kfops serve`` would be sent to the working folder's store.
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)  # both: a default store would land in the working folder
     mlflow.set_registry_uri(uri)
     try:
         loaded = mlflow.sklearn.load_model(f"models:/{model}@champion")
     finally:
-        mlflow.set_tracking_uri(saved[0])
-        mlflow.set_registry_uri(saved[1])
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.update({name: value})
+        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
+        mlflow.set_registry_uri(saved["MLFLOW_REGISTRY_URI"])
     inner = [getattr(step, "transformer_", step) for _, step in loaded.steps]
     return [type(step).__name__ for step in inner], loaded
 
