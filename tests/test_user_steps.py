@@ -73,6 +73,26 @@ def test_a_component_yaml_step_is_called_with_the_inputs_it_declares(tmp_path: P
     assert image == "example.org/acme/dedupe:1"
 
 
+def test_a_component_yaml_step_needs_the_docker_runner_and_says_so_first(tmp_path: Path) -> None:
+    """The subprocess runner cannot start a container: one line naming the step, before
+    anything runs or is written."""
+    from kfops.runners.compile import pipeline_builder
+    from kfops.runners.local import run_pipeline_locally
+
+    cfg = load_config(
+        PROJECT / "kfops.yaml",
+        [
+            "steps=[{name: dedupe, after: ingest, component: components/dedupe.yaml}]",
+            f"runtime.root={tmp_path / 'state'}",
+        ],
+    )
+    with pytest.raises(
+        ConfigurationError, match=r"^steps\.dedupe: a KFP component YAML .* --runner docker"
+    ):
+        run_pipeline_locally(cfg, pipeline_builder(cfg, "training"))
+    assert not (tmp_path / "state").exists()
+
+
 def test_a_file_that_is_no_component_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: bad\nimplementation: {container: {command: [1]}}\n")
     step = f"steps=[{{name: bad, after: features, component: {tmp_path / 'bad.yaml'}}}]"

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from kfops.config import KfopsConfig, config_to_dict, data_config_to_dict
-from kfops.errors import DataError, PipelineError, one_line
+from kfops.errors import ConfigurationError, DataError, PipelineError, one_line
 from kfops.runners import run_memo
 from kfops.runners.code_digest import MEMO_NAME as CODE_MEMO
 from kfops.runners.code_digest import CodeDigests, local_image
@@ -156,6 +156,13 @@ def run_pipeline_locally(
     """
     # The default local store is read back without MLflow (kfops.runners.read_back).
     prefetch = _prefetch(READ_BACK_MODULES if local_store(cfg) is None else ())
+    containers = [step.name for step in cfg.steps if step.component]
+    if runner == "subprocess" and containers:
+        raise ConfigurationError(
+            f"steps.{containers[0]}: a KFP component YAML runs in its own image, which the "
+            "subprocess runner cannot start; run with --runner docker, or in a cluster "
+            "(kfops submit)"
+        )
     local_path = cfg.data.path.removeprefix("file://")
     if "://" not in local_path and not Path(local_path).is_file():
         raise DataError(
