@@ -9,10 +9,8 @@ which holds the RBAC and the registry's credentials, carries it out on its next 
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -101,10 +99,8 @@ def _send_command(target: KubeTarget, name: str, command: str, **arguments: Any)
     from kfops.rollout.drivers import kube
 
     api, ns, _ = _cluster_rollout(target, name)
-    request = {"command": command, "arguments": arguments, "id": uuid.uuid4().hex[:12],
-               "requestedAt": time.time()}  # fmt: skip
-    kube.annotate(api, ns, name, {kube.COMMAND_ANNOTATION: json.dumps(request, sort_keys=True)})
-    console.print(f"{command} requested for modelrollout/{name} in {ns} (id {request['id']})")
+    request_id = kube.request_command(api, ns, name, command, **arguments)
+    console.print(f"{command} requested for modelrollout/{name} in {ns} (id {request_id})")
 
 
 # -- shared command body ---------------------------------------------------------------------

@@ -10,9 +10,6 @@ command handlers (:mod:`kfops.rollout.engine.commands`).
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
 from typing import Any
 
 from kfops.cluster import kube_api
@@ -82,12 +79,6 @@ class ClusterRollouts:
 
     def send_as(self, user: str, name: str, command: str, **arguments: Any) -> None:
         """Write the command request as ``kubectl kfops`` does, impersonating ``user``."""
-        acting = impersonating(self.api, user)
-        request = {
-            "command": command,
-            "arguments": arguments,
-            "id": uuid.uuid4().hex[:12],
-            "requestedAt": time.time(),
-        }
-        annotation = {kube.COMMAND_ANNOTATION: json.dumps(request, sort_keys=True)}
-        kube.annotate(acting, self.namespace, name, annotation)
+        kube.request_command(
+            impersonating(self.api, user), self.namespace, name, command, **arguments
+        )

@@ -10,6 +10,9 @@ union, which a test checks (``tests/rollout/drivers/test_kube.py``).
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
 from typing import Any
 
 from kfops.cluster import kube_api
@@ -82,6 +85,19 @@ def patch_spec(api: Any, namespace: str, name: str, spec: dict[str, Any]) -> dic
         f"update spec of {ROLLOUT_KIND} {namespace}/{name}",
         {"spec": spec},
     )
+
+
+def request_command(api: Any, namespace: str, name: str, command: str, **arguments: Any) -> str:
+    """Leave a command request for the operator (it clears the annotation when done); the
+    request's id. ``kubectl kfops`` and the dashboard (as the signed-in user) both send so."""
+    request = {
+        "command": command,
+        "arguments": arguments,
+        "id": uuid.uuid4().hex[:12],
+        "requestedAt": time.time(),
+    }
+    annotate(api, namespace, name, {COMMAND_ANNOTATION: json.dumps(request, sort_keys=True)})
+    return str(request["id"])
 
 
 def annotate(
