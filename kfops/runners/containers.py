@@ -116,17 +116,26 @@ def docker_runner(run_name: str, environment: Mapping[str, str], folders: Iterab
 
 
 def stop_run_containers(run_name: str) -> int:
-    """Stop (and so remove: kfp starts them with auto-remove) the run's containers."""
+    """Stop (and so remove: kfp starts them with auto-remove) the run's containers.
+
+    A signal can land between a container's creation and its start (kfp.local's
+    ``containers.run`` is interrupted there): such a container never runs, so auto-remove
+    never fires; it is removed here.
+    """
     import docker
 
     try:
         client = docker.from_env()
-        containers = client.containers.list(filters={"label": f"{RUN_LABEL}={run_name}"})
+        label = {"label": f"{RUN_LABEL}={run_name}"}
+        containers = client.containers.list(all=True, filters=label)
     except docker.errors.DockerException:
         return 0
     for container in containers:
         with contextlib.suppress(docker.errors.DockerException):
-            container.stop(timeout=STOP_TIMEOUT_S)
+            if container.status == "running":
+                container.stop(timeout=STOP_TIMEOUT_S)
+            else:
+                container.remove(force=True)
     return len(containers)
 
 

@@ -6,6 +6,7 @@ and the project mounted at their own paths. Slow: it builds the images first (ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -115,3 +116,28 @@ def test_an_interrupted_docker_run_stops_its_container(
     while containers(docker_engine, f"label={RUN_LABEL}"):
         assert time.monotonic() < deadline, "a container of the interrupted run is left"
         time.sleep(0.5)
+
+
+def test_stopping_a_run_removes_its_containers_that_never_started(
+    docker_engine: str, kfops_images: dict[str, str]
+) -> None:
+    """A signal between a container's creation and its start leaves it created, where
+    auto-remove never fires: stopping the run removes it too (and only the run's own)."""
+    import docker
+
+    from kfops.runners.containers import run_containers, stop_run_containers
+
+    client = docker.from_env()
+    mine = client.containers.create(
+        kfops_images["kfops"], ["true"], labels={RUN_LABEL: "run-under-test"}
+    )
+    other = client.containers.create(kfops_images["kfops"], ["true"], labels={RUN_LABEL: "other"})
+    try:
+        assert run_containers("run-under-test") == [mine.name]
+        assert stop_run_containers("run-under-test") == 1
+        assert run_containers("run-under-test") == []
+        assert run_containers("other") == [other.name]
+    finally:
+        other.remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            mine.remove(force=True)
