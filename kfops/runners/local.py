@@ -154,8 +154,6 @@ def run_pipeline_locally(
     image, as in the cluster). ``arguments``: the pipeline's other inputs (retraining's
     ``force``), beside the config and the data fingerprint.
     """
-    # The default local store is read back without MLflow (kfops.runners.read_back).
-    prefetch = _prefetch(READ_BACK_MODULES if local_store(cfg) is None else ())
     containers = [step.name for step in cfg.steps if step.component]
     if runner == "subprocess" and containers:
         raise ConfigurationError(
@@ -168,6 +166,9 @@ def run_pipeline_locally(
         raise DataError(
             f"{local_path}: file not found; pass --data with an existing CSV or Parquet file"
         )
+    # Started once the input checks above passed: a refused run imports nothing more.
+    # The default local store is read back without MLflow (kfops.runners.read_back).
+    prefetch = _prefetch(READ_BACK_MODULES if local_store(cfg) is None else ())
     fingerprint = data_fingerprint(cfg.data.path)  # a bad dvc:// revision fails here, cleanly
     state = Path(cfg.runtime.root)
     run_dir = _run_dir(state)
