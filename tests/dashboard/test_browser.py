@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from tests.e2e.conftest import KFOPS, kfops
+from tests.e2e.conftest import KFOPS, kfops, rollout_project
 from tests.support.processes import stop_process, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,15 +43,8 @@ pytestmark = [
 @pytest.fixture
 def project(tmp_path: Path, repo: Path) -> Path:
     """The bundled churn example; its rollout puts 30 % on the candidate, then waits."""
-    folder = tmp_path / "churn"
-    shutil.copytree(repo / "examples" / "churn", folder, ignore=shutil.ignore_patterns(".kfops"))
-    config = folder / "kfops.yaml"
-    raw = yaml.safe_load(config.read_text())
-    raw["runtime"] = {"root": str(tmp_path / "state")}
-    raw["serving"] = {"inference": "thread", "grace_period_seconds": 2}
-    raw["rollout"] = {"strategy": {"canary": {"steps": [{"setWeight": 30}, {"pause": {}}]}}}
-    config.write_text(yaml.safe_dump(raw))
-    return config
+    steps = [{"setWeight": 30}, {"pause": {}}]
+    return rollout_project(tmp_path, repo, {"strategy": {"canary": {"steps": steps}}})
 
 
 def rollout_status(project: Path) -> dict:

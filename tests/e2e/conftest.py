@@ -41,3 +41,21 @@ def registry(state: Path):
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+def rollout_project(tmp_path: Path, repo: Path, rollout: dict) -> Path:
+    """A copy of the bundled churn example with its state in ``tmp_path``, the model
+    server in a thread with a short grace period, and this ``rollout:`` section."""
+    import shutil
+
+    import yaml
+
+    folder = tmp_path / "churn"
+    shutil.copytree(repo / "examples" / "churn", folder, ignore=shutil.ignore_patterns(".kfops"))
+    config = folder / "kfops.yaml"
+    raw = yaml.safe_load(config.read_text())
+    raw["runtime"] = {"root": str(tmp_path / "state")}
+    raw["serving"] = {"inference": "thread", "grace_period_seconds": 2}
+    raw["rollout"] = rollout
+    config.write_text(yaml.safe_dump(raw))
+    return config

@@ -8,14 +8,12 @@ champion."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.e2e.conftest import kfops, registry
+from tests.e2e.conftest import kfops, registry, rollout_project
 from tests.support.prometheus import prometheus_binary
 from tests.support.rollout_world import CANDIDATE_ERROR_RATE
 
@@ -33,18 +31,11 @@ def aliases(state: Path) -> dict[str, str]:
 @pytest.fixture
 def project(tmp_path: Path, repo: Path) -> Path:
     """The bundled churn example, with a short canary (50 %, then one analysis)."""
-    folder = tmp_path / "churn"
-    shutil.copytree(repo / "examples" / "churn", folder, ignore=shutil.ignore_patterns(".kfops"))
-    config = folder / "kfops.yaml"
-    raw = yaml.safe_load(config.read_text())
-    raw["runtime"] = {"root": str(tmp_path / "state")}
-    raw["serving"] = {"inference": "thread", "grace_period_seconds": 2}
-    raw["rollout"] = {"analysisTemplates": [{"name": "error-rate", "metrics": [CANDIDATE_ERROR_RATE]}],
-                      "strategy": {"canary": {"steps": [
-                          {"setWeight": 50},
-                          {"analysis": {"templates": [{"templateName": "error-rate"}]}}]}}}  # fmt: skip
-    config.write_text(yaml.safe_dump(raw))
-    return config
+    rollout = {"analysisTemplates": [{"name": "error-rate", "metrics": [CANDIDATE_ERROR_RATE]}],
+               "strategy": {"canary": {"steps": [
+                   {"setWeight": 50},
+                   {"analysis": {"templates": [{"templateName": "error-rate"}]}}]}}}  # fmt: skip
+    return rollout_project(tmp_path, repo, rollout)
 
 
 def test_a_winning_run_becomes_a_canary_and_its_success_moves_champion(project: Path) -> None:
